@@ -1,0 +1,109 @@
+/**
+ * Wire shapes of the HTTP API that are not resource documents. The server builds its OpenAPI
+ * from these; the client types its calls with them. Both import this file, never each other.
+ */
+import { z } from 'zod';
+import { KIND_NAMES, ROLES, type KindName } from './resources/kinds.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** RFC 9457 problem details, with Rollgate's field-level `errors`. */
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  errors: z
+    .array(
+      z.object({
+        /** Index of the document in an apply batch. */
+        document: z.number().int().optional(),
+        /** Field path inside the body or document, e.g. ["spec","steps",2,"setWeight"]. */
+        path: z.array(z.union([z.string(), z.number()])),
+        message: z.string(),
+      }),
+    )
+    .optional(),
+  /** On 409: the version currently stored. */
+  currentVersion: z.number().int().nullable().optional(),
+});
+export type Problem = z.infer<typeof problemSchema>;
+
+export const applyRequestSchema = z.object({
+  documents: z.array(z.record(z.string(), z.unknown())).min(1).max(500),
+  dryRun: z.boolean().default(false),
+});
+export type ApplyRequest = z.input<typeof applyRequestSchema>;
+
+export const applyActionSchema = z.enum(['created', 'configured', 'unchanged']);
+export const applyResultSchema = z.object({
+  dryRun: z.boolean(),
+  results: z.array(
+    z.object({
+      kind: z.enum(KIND_NAMES as [KindName, ...KindName[]]),
+      name: z.string(),
+      action: applyActionSchema,
+      version: z.number().int(),
+    }),
+  ),
+});
+export type ApplyResult = z.infer<typeof applyResultSchema>;
+
+export const auditEventSchema = z.object({
+  seq: z.number().int(),
+  time: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  beforeDigest: z.string().nullable(),
+  afterDigest: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEventWire = z.infer<typeof auditEventSchema>;
+
+export const auditPageSchema = z.object({ items: z.array(auditEventSchema), nextCursor: z.string().nullable() });
+
+export const auditVerifySchema = z.object({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  headHash: z.string().optional(),
+  brokenAt: z.number().int().optional(),
+  reason: z.string().optional(),
+});
+export type AuditVerifyResult = z.infer<typeof auditVerifySchema>;
+
+export const roleSchema = z.enum(ROLES as unknown as ['viewer', 'deployer', 'approver', 'admin']);
+
+export const tokenCreateSchema = z.object({
+  name: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  role: roleSchema,
+});
+export const tokenInfoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: roleSchema,
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export const tokenCreatedSchema = tokenInfoSchema.extend({
+  /** Shown once; only its hash is stored. */
+  token: z.string(),
+});
+export type TokenInfo = z.infer<typeof tokenInfoSchema>;
+export type TokenCreated = z.infer<typeof tokenCreatedSchema>;
+
+/** One Server-Sent Event on /api/v1/events (event name `change`). */
+export const changeEventSchema = z.object({
+  seq: z.number().int(),
+  action: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  version: z.number().int().nullable(),
+  actor: z.string(),
+  time: z.string(),
+});
+export type ChangeEvent = z.infer<typeof changeEventSchema>;

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { nameSchema, sha256DigestSchema } from './common.js';
+
+export const artifactSpecSchema = z.strictObject({
+  service: nameSchema,
+  version: z.string().min(1),
+  digest: sha256DigestSchema,
+  uri: z.string().optional(),
+  signatures: z.array(z.strictObject({ keyId: z.string().min(1), signature: z.string().min(1) })).default([]),
+  attestations: z
+    .array(
+      z.strictObject({
+        type: z.enum(['provenance', 'sbom', 'sarif', 'coverage']),
+        uri: z.string().optional(),
+        digest: sha256DigestSchema.optional(),
+      }),
+    )
+    .default([]),
+});
+export type ArtifactSpec = z.infer<typeof artifactSpecSchema>;

@@ -1,0 +1,171 @@
+import type { ChainedAuditEvent, AuditEventBody } from '../core/audit/chain.js';
+import type { KindName, Role } from '../core/resources/kinds.js';
+
+/** An object as stored: the document's metadata and spec, the control plane's status, and a version. */
+export interface StoredObject {
+  kind: KindName;
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: Record<string, unknown>;
+  /** Owned by the control plane; null until it first writes one. */
+  status: Record<string, unknown> | null;
+  /** Starts at 1 and rises by one on every write. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewObject {
+  kind: KindName;
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  spec: Record<string, unknown>;
+  status?: Record<string, unknown> | null;
+}
+
+export interface ObjectChanges {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown> | null;
+}
+
+export interface ListQuery {
+  /** Every label here must match exactly. */
+  labels?: Record<string, string>;
+  /** At most this many items (the store caps it at 1000). */
+  limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** null when this is the last page. */
+  nextCursor: string | null;
+}
+
+/** Thrown when a write is based on a stale version, or creates an object that already exists. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+  constructor(
+    message: string,
+    readonly currentVersion: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown when a write names an object that does not exist. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+export interface ObjectRepository {
+  /** Safe to repeat. null: no object of that kind and name. */
+  get(kind: KindName, name: string): Promise<StoredObject | null>;
+  /** Safe to repeat. Ordered by name; the cursor survives concurrent inserts. */
+  list(kind: KindName, query?: ListQuery): Promise<Page<StoredObject>>;
+  /** Not safe to repeat: a second call throws ConflictError. */
+  create(object: NewObject): Promise<StoredObject>;
+  /**
+   * Writes the desired labels/annotations/spec/status (fields not given keep their value).
+   * Throws ConflictError if `expectedVersion` is not the stored version, NotFoundError if absent.
+   * Repeating with the same expectedVersion fails with ConflictError, never writes twice.
+   */
+  update(kind: KindName, name: string, expectedVersion: number, changes: ObjectChanges): Promise<StoredObject>;
+  /**
+   * Deletes and returns the deleted object. null: there was nothing to delete (safe to repeat).
+   * With `expectedVersion`, throws ConflictError if the stored version differs.
+   */
+  delete(kind: KindName, name: string, expectedVersion?: number): Promise<StoredObject | null>;
+}
+
+export interface AuditQuery {
+  /** Only events with seq greater than this. */
+  afterSeq?: number;
+  limit?: number;
+  kind?: string;
+  name?: string;
+  actor?: string;
+}
+
+export interface AuditRepository {
+  /**
+   * Appends one event to the hash chain inside the caller's transaction: assigns the next seq,
+   * links it to the current head and returns it. Not safe to repeat (each call is one event).
+   */
+  append(event: Omit<AuditEventBody, 'seq'>): Promise<ChainedAuditEvent>;
+  /** Ascending by seq. */
+  list(query?: AuditQuery): Promise<ChainedAuditEvent[]>;
+  /** null: the log is empty. */
+  head(): Promise<ChainedAuditEvent | null>;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: Role;
+  /** sha256 of the secret; the secret itself is never stored. */
+  hash: string;
+  createdAt: string;
+  /** null while the token is valid. */
+  revokedAt: string | null;
+}
+
+export interface TokenRepository {
+  /** Throws ConflictError if a token with that name exists (revoked ones included). */
+  create(token: Omit<TokenRecord, 'createdAt' | 'revokedAt'>): Promise<TokenRecord>;
+  /** null: no token with that hash. Revoked tokens are returned with `revokedAt` set. */
+  findByHash(hash: string): Promise<TokenRecord | null>;
+  list(): Promise<TokenRecord[]>;
+  /** Safe to repeat: revoking a revoked token keeps the first time. null: no such token. */
+  revoke(name: string, at: string): Promise<TokenRecord | null>;
+}
+
+export interface Lease {
+  name: string;
+  holder: string;
+  /** Rises every time the lease changes hands; writes carry it so a stale holder is refused. */
+  fencingToken: number;
+  expiresAt: string;
+}
+
+export interface LeaseRepository {
+  /**
+   * Takes or renews the lease for `holder` until now + ttlMs. Safe to repeat. Renewing keeps the
+   * fencing token; taking an expired lease from another holder increments it.
+   * null: another holder has it and it has not expired.
+   */
+  acquire(name: string, holder: string, ttlMs: number, now: Date): Promise<Lease | null>;
+  /** Safe to repeat. Releases only if `holder` has it. */
+  release(name: string, holder: string): Promise<void>;
+  /** null: no such lease. */
+  get(name: string): Promise<Lease | null>;
+}
+
+/** The repositories; services take the narrow `Pick<Stores, ...>` they use. */
+export interface Stores {
+  objects: ObjectRepository;
+  audit: AuditRepository;
+  tokens: TokenRepository;
+  leases: LeaseRepository;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Runs `work` in one transaction: all its writes commit together or none do. The callback
+   * may run again if the database reports a serialization failure, so it must only write
+   * through the stores it is given.
+   */
+  transaction<T>(work: (stores: Stores) => Promise<T>): Promise<T>;
+  /** Reads outside a transaction. */
+  readonly read: Stores;
+  /** Checks the database answers. */
+  ping(): Promise<void>;
+  /** Safe to repeat. */
+  close(): Promise<void>;
+}
