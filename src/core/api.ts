@@ -107,3 +107,7 @@ export const changeEventSchema = z.object({
   time: z.string(),
 });
 export type ChangeEvent = z.infer<typeof changeEventSchema>;
+
+/** `GET /api/v1/tokens`: never includes secrets or hashes. */
+export const tokenListSchema = z.object({ items: z.array(tokenInfoSchema) });
+export type TokenList = z.infer<typeof tokenListSchema>;

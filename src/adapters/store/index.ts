@@ -18,12 +18,12 @@ export interface StoreConfig {
   dataDir: string;
 }
 
-export const isPostgresUrl = (url: string | undefined): url is string => url !== undefined && /^postgres(ql)?:\/\//i.test(url);
+export const isPostgresUrl = (url: string | undefined): boolean => url !== undefined && /^postgres(ql)?:\/\//i.test(url);
 
 /** The store the control plane runs on: PostgreSQL for replicated setups, else embedded SQLite. */
 export function openStore(config: StoreConfig): Promise<Store> {
   const cfg = Object.freeze({ ...config });
-  if (isPostgresUrl(cfg.databaseUrl)) return openPostgresStore({ url: cfg.databaseUrl });
+  if (cfg.databaseUrl !== undefined && isPostgresUrl(cfg.databaseUrl)) return openPostgresStore({ url: cfg.databaseUrl });
   if (cfg.databaseUrl === undefined || cfg.databaseUrl === '') return openSqliteStore({ file: join(cfg.dataDir, 'rollgate.db') });
   const sqlite = /^sqlite:(\/\/)?(.+)$/i.exec(cfg.databaseUrl);
   if (sqlite) return openSqliteStore({ file: sqlite[2]! });

@@ -1,0 +1,79 @@
+/**
+ * Composes the HTTP API: global middleware, one register call per feature, the OpenAPI
+ * document, and the error mapping. Tests call `createApp(...).request(...)` in-process.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { Store } from '../ports/store.js';
+import { registerApplyRoutes } from './apply/routes.js';
+import { createApplyService } from './apply/service.js';
+import { registerAuditRoutes } from './audit/routes.js';
+import { createAuditService } from './audit/service.js';
+import type { AppEnv } from './context.js';
+import { createEventBus, type EventBus } from './events/bus.js';
+import { registerEventRoutes } from './events/routes.js';
+import { registerHealthRoutes } from './health/routes.js';
+import { requestLogger, type Logger } from './logger.js';
+import { registerObjectRoutes } from './objects/routes.js';
+import { createObjectService } from './objects/service.js';
+import { errorHandler, notFoundHandler, problem, problemResponse, validationHook } from './problem.js';
+import { assertEveryRouteDeclared, BEARER_SCHEME } from './route.js';
+import { registerTokenRoutes } from './tokens/routes.js';
+import { createTokenService } from './tokens/service.js';
+import { createCommit } from './transaction.js';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+export const OPENAPI_PATH = '/api/openapi.json';
+
+export interface AppDeps {
+  store: Store;
+  logger: Logger;
+  now?: () => Date;
+  bodyLimitBytes?: number;
+  /** Shared with startServer so shutdown can end SSE streams; a private one otherwise. */
+  bus?: EventBus;
+  /** SSE heartbeat interval; tests shorten it. */
+  heartbeatMs?: number;
+}
+
+export type App = OpenAPIHono<AppEnv>;
+
+export function createApp(deps: AppDeps): App {
+  const { store, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+  const bus = deps.bus ?? createEventBus();
+  const commit = createCommit(store, bus);
+  const maxSize = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use('*', requestLogger(logger));
+  app.use('*', bodyLimit({ maxSize, onError: (c) => problemResponse(c, problem(413, 'too-large', `the body exceeds ${maxSize} bytes`)) }));
+  app.use('*', async (c, next) => {
+    c.set('tokenLookup', store.read.tokens);
+    await next();
+  });
+
+  const objects = createObjectService({ now });
+  registerHealthRoutes(app, { store, logger });
+  registerObjectRoutes(app, { store, commit, objects });
+  registerApplyRoutes(app, { store, commit, apply: createApplyService({ objects }) });
+  registerAuditRoutes(app, { store, audit: createAuditService() });
+  registerTokenRoutes(app, { store, commit, tokens: createTokenService({ now }) });
+  registerEventRoutes(app, { store, bus, logger, ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}) });
+
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API token (`rg_...`). The first start prints an admin token; create others with POST /api/v1/tokens.',
+  });
+  app.doc31(OPENAPI_PATH, {
+    openapi: '3.1.0',
+    info: { title: 'Rollgate API', version: '1', description: 'Release control plane. Errors are RFC 9457 application/problem+json.' },
+    security: [{ [BEARER_SCHEME]: [] }],
+  });
+
+  app.onError(errorHandler(logger));
+  app.notFound(notFoundHandler);
+  assertEveryRouteDeclared(app);
+  return app;
+}

@@ -1,0 +1,23 @@
+/**
+ * The per-request context every route shares. Kept in its own file so features can import the
+ * types without importing each other.
+ */
+import type { Role } from '../core/resources/kinds.js';
+import type { TokenRepository } from '../ports/store.js';
+
+/** The caller a valid bearer token identifies. */
+export interface Principal {
+  tokenName: string;
+  role: Role;
+  /** What audit events record as the actor: `token:<name>`. */
+  actor: string;
+}
+
+export type AppEnv = {
+  Variables: {
+    /** Set by the auth middleware on every non-public route before its handler runs. */
+    principal: Principal;
+    /** Token lookups for the auth middleware; set once per request by the app. */
+    tokenLookup: Pick<TokenRepository, 'findByHash'>;
+  };
+};

@@ -1,0 +1,111 @@
+/**
+ * Create, read, update and delete objects of any kind. Writes check references, write an audit
+ * event in the caller's transaction, and never touch `status` (owned by the control plane).
+ */
+import { canonicalJson } from '../../core/audit/chain.js';
+import { KINDS, type KindName } from '../../core/resources/kinds.js';
+import type { ValidDocument } from '../../core/resources/validate.js';
+import { ConflictError, NotFoundError, type ListQuery, type Page, type StoredObject, type Stores } from '../../ports/store.js';
+import { recordObjectChange } from '../audit/record.js';
+import { InUseError, InvalidContentError } from '../errors.js';
+import { generateName } from './names.js';
+import { findReferrers, missingReferences } from './references.js';
+
+type Reader = Pick<Stores, 'objects'>;
+type Writer = Pick<Stores, 'objects' | 'audit'>;
+
+export interface ObjectServiceDeps {
+  now: () => Date;
+  /** Name for a record created without one; injected for tests. */
+  newName?: (kind: KindName, now: Date) => string;
+}
+
+export interface WriteOptions {
+  /** Recorded in the audit event, e.g. "apply". */
+  via?: string;
+  /** The caller already checked references (apply checks a whole batch at once). */
+  referencesChecked?: boolean;
+}
+
+/** The user-controlled parts of an object; apply uses it to decide "unchanged". */
+export const desiredState = (document: Pick<ValidDocument, 'metadata' | 'spec'>) => ({
+  labels: document.metadata.labels ?? {},
+  annotations: document.metadata.annotations ?? {},
+  spec: document.spec,
+});
+
+export const sameDesiredState = (stored: StoredObject, document: Pick<ValidDocument, 'metadata' | 'spec'>): boolean =>
+  canonicalJson({ labels: stored.labels, annotations: stored.annotations, spec: stored.spec }) === canonicalJson(desiredState(document));
+
+export function createObjectService(deps: ObjectServiceDeps) {
+  const newName = deps.newName ?? generateName;
+
+  async function assertReferences(stores: Reader, document: ValidDocument): Promise<void> {
+    const missing = await missingReferences(stores.objects, document.kind, document.spec);
+    if (missing.length > 0) throw new InvalidContentError(`${document.kind} refers to objects that do not exist`, missing);
+  }
+
+  async function get(stores: Reader, kind: KindName, name: string): Promise<StoredObject> {
+    const object = await stores.objects.get(kind, name);
+    if (!object) throw new NotFoundError(`${kind} "${name}" not found`);
+    return object;
+  }
+
+  return {
+    get,
+
+    list(stores: Reader, kind: KindName, query: ListQuery): Promise<Page<StoredObject>> {
+      return stores.objects.list(kind, query);
+    },
+
+    /** Records may come without a name; resources always have one (the schema enforces it). */
+    async create(stores: Writer, actor: string, document: ValidDocument, options: WriteOptions = {}): Promise<StoredObject> {
+      const now = deps.now();
+      const name = document.metadata.name ?? newName(document.kind, now);
+      if (!options.referencesChecked) await assertReferences(stores, document);
+      const created = await stores.objects.create({ kind: document.kind, name, ...desiredState(document) });
+      await recordObjectChange(stores.audit, { time: now, actor, action: 'create', before: null, after: created, via: options.via });
+      return created;
+    },
+
+    /**
+     * Replaces labels, annotations and spec of an existing object (no upsert). With
+     * `metadata.version` the write succeeds only against that version.
+     */
+    async update(stores: Writer, actor: string, name: string, document: ValidDocument, options: WriteOptions = {}): Promise<StoredObject> {
+      if (document.metadata.name !== undefined && document.metadata.name !== name) {
+        throw new InvalidContentError('the name in the body differs from the name in the URL', [
+          { path: ['metadata', 'name'], message: `must be "${name}" (the name in the URL), or omitted` },
+        ]);
+      }
+      const current = await get(stores, document.kind, name);
+      const expected = document.metadata.version ?? current.version;
+      if (expected !== current.version) throw new ConflictError(`${document.kind} "${name}" is at version ${current.version}, not ${expected}`, current.version);
+      if (!options.referencesChecked) await assertReferences(stores, document);
+      const updated = await stores.objects.update(document.kind, name, expected, desiredState(document));
+      await recordObjectChange(stores.audit, { time: deps.now(), actor, action: 'update', before: current, after: updated, via: options.via });
+      return updated;
+    },
+
+    /** Refuses while other objects refer to this one, listing them, so nothing is left dangling. */
+    async remove(stores: Writer, actor: string, kind: KindName, name: string, expectedVersion?: number): Promise<StoredObject> {
+      const current = await get(stores, kind, name);
+      if (expectedVersion !== undefined && expectedVersion !== current.version) {
+        throw new ConflictError(`${kind} "${name}" is at version ${current.version}, not ${expectedVersion}`, current.version);
+      }
+      const referrers = await findReferrers(stores.objects, kind, name);
+      if (referrers.length > 0) {
+        const names = referrers.map((r) => `${r.kind} "${r.name}"`);
+        throw new InUseError(`${kind} "${name}" is still referred to by ${[...new Set(names)].join(', ')}`, referrers);
+      }
+      const deleted = await stores.objects.delete(kind, name, current.version);
+      if (!deleted) throw new NotFoundError(`${kind} "${name}" not found`);
+      await recordObjectChange(stores.audit, { time: deps.now(), actor, action: 'delete', before: deleted, after: null });
+      return deleted;
+    },
+
+    isRecordKind: (kind: KindName) => KINDS[kind].category === 'record',
+  };
+}
+
+export type ObjectService = ReturnType<typeof createObjectService>;
