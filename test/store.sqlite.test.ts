@@ -96,8 +96,8 @@ describe('SQLite store files', () => {
 
   it('openStore uses SQLite at <dataDir>/rollgate.db when no PostgreSQL URL is given', async () => {
     const dataDir = join(root, `data-${(counter += 1)}`);
-    for (const databaseUrl of [undefined, 'file:ignored']) {
-      const store = await openStore({ dataDir, ...(databaseUrl && { databaseUrl }) });
+    for (const databaseUrl of [undefined, '']) {
+      const store = await openStore({ dataDir, ...(databaseUrl === undefined ? {} : { databaseUrl }) });
       expect(store.dialect).toBe('sqlite');
       await store.close();
     }

@@ -5,7 +5,7 @@
  * (`x-rollgate-permission`). `assertEveryRouteDeclared` refuses to build an app holding a route
  * registered any other way, so a route without a permission cannot ship.
  */
-import { createRoute, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import { createRoute, z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import { problemSchema } from '../core/api.js';
 import { requirePermission, type Permission } from './auth/middleware.js';
 import type { AppEnv } from './context.js';
@@ -15,8 +15,12 @@ export type { Permission };
 export const PERMISSION_EXTENSION = 'x-rollgate-permission';
 export const BEARER_SCHEME = 'bearerAuth';
 
-/** Registered once as a component, so each error response is a `$ref` rather than a copy. */
-const problemComponent = problemSchema.openapi('Problem');
+/**
+ * Registered once as a component, so each error response is a `$ref` rather than a copy. Rebuilt
+ * from its shape: a zod schema created before @hono/zod-openapi extended zod (core's module-level
+ * constants, depending on import order) has no `.openapi` method.
+ */
+const problemComponent = z.object(problemSchema.shape).openapi('Problem');
 
 /** An error response in the OpenAPI document. */
 export const problemResponse = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: problemComponent } } });
