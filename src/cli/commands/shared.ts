@@ -8,7 +8,7 @@ import type { ValidDocument } from '../../core/resources/validate.js';
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `-f, --filename` (repeatable). */
-export const filenameOption = (description = 'manifest file or directory (recursive; *.yaml, *.yml, *.json), or - for stdin; repeatable') =>
+export const filenameOption = (description = 'manifest file (YAML or JSON), directory (recursive: *.yaml, *.yml) or - for stdin; repeatable') =>
   new Option('-f, --filename <path>', description).argParser(collect).default([] as string[], '');
 
 /** Resolves a CLI noun (`services`, `svc`, `Service`) or fails with a usage error listing the kinds. */
