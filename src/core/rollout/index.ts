@@ -4,3 +4,4 @@ export { decide, HISTORY_LIMIT, MAX_RUNS_KEPT, POLL_MS, REASSERT_MS } from './de
 export { dueMeasurements, type DueMeasurement } from './due.js';
 export { buildPlan, expandCanarySteps, PREVIEW_HEADER_ROUTE, ROLLOUT_DEFAULTS, type Plan, type PlanResult, type PlanStep } from './plan.js';
 export { parseRolloutStatus, rolloutStatusSchema } from './status-schema.js';
+export * from './deployment-status.js';
