@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import type { Store } from '../ports/store.js';
 import { createApp } from './app.js';
 import { createEventBus } from './events/bus.js';
+import { createCommit, type Commit } from './transaction.js';
 import type { Logger } from './logger.js';
 import { createTokenService } from './tokens/service.js';
 
@@ -22,7 +23,22 @@ export interface ServerConfig {
   bodyLimitBytes?: number;
   /** How long close() lets in-flight requests finish before cutting connections. */
   shutdownGraceMs?: number;
+  /**
+   * Builds the rollout engine with the server's commit (so its status writes reach SSE
+   * subscribers). It is started once the API listens, woken by every Deployment change that
+   * is not its own, and stopped before the store closes.
+   */
+  engine?: (deps: { commit: Commit }) => EngineHandle;
 }
+
+export interface EngineHandle {
+  start(): Promise<void>;
+  wake(name: string): void;
+  stop(): Promise<void>;
+}
+
+/** Audit actor of the engine's own writes; they must not wake it again. */
+const ENGINE_ACTOR = 'system:engine';
 
 export interface RunningServer {
   url: string;
@@ -38,6 +54,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const { store, logger } = config;
   const bus = createEventBus();
   const app = createApp({ store, logger, bus, ...(config.bodyLimitBytes ? { bodyLimitBytes: config.bodyLimitBytes } : {}) });
+  const engine = config.engine?.({ commit: createCommit(store, bus) }) ?? null;
 
   const server = await new Promise<Server>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(created as Server)) as Server;
@@ -57,6 +74,17 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info({ url, dataDir: config.dataDir, adminTokenCreated: adminToken !== null }, 'rollgate API listening');
+  let unsubscribe: (() => void) | null = null;
+  if (engine) {
+    const subscription = bus.subscribe();
+    unsubscribe = () => subscription.close();
+    void (async () => {
+      for (let event = await subscription.next(); event; event = await subscription.next()) {
+        if (event.kind === 'Deployment' && event.actor !== ENGINE_ACTOR) engine.wake(event.name);
+      }
+    })();
+    await engine.start();
+  }
 
   let closing: Promise<void> | null = null;
   const close = () => {
@@ -81,7 +109,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       }
       clearTimeout(timer);
       clearInterval(sweeper);
-      // 4. only now is nothing left that could use the store.
+      // 4. the engine finishes its passes in flight and stops the data planes it runs.
+      unsubscribe?.();
+      await engine?.stop().catch((error: unknown) => logger.error({ err: error }, 'engine stop failed'));
+      // 5. only now is nothing left that could use the store.
       await store.close();
       logger.info('stopped');
     })();

@@ -64,10 +64,11 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         const dataDir = ctx.dataDir(command);
         const databaseUrl = options.database ?? (ctx.io.env.ROLLGATE_DATABASE_URL || undefined);
 
-        const [{ openStore }, { startServer, installSignalHandlers }, { createLogger }] = await Promise.all([
+        const [{ openStore }, { startServer, installSignalHandlers }, { createLogger }, { createEngine }] = await Promise.all([
           import('../../adapters/store/index.js'),
           import('../../server/serve.js'),
           import('../../server/logger.js'),
+          import('../../engine/index.js'),
         ]);
         const logger = createLogger({ pretty: Boolean(ctx.io.stdout.isTTY), level: options.logLevel });
 
@@ -75,7 +76,14 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         const store = await openStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
         let server: Awaited<ReturnType<typeof startServer>>;
         try {
-          server = await startServer({ store, host, port, logger, dataDir });
+          server = await startServer({
+            store,
+            host,
+            port,
+            logger,
+            dataDir,
+            engine: ({ commit }) => createEngine({ store, logger, dataDir: path.resolve(ctx.io.cwd, dataDir), workingDir: ctx.io.cwd, commit }),
+          });
         } catch (error) {
           await store.close().catch(() => undefined);
           const code = (error as { code?: string }).code;

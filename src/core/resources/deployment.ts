@@ -9,5 +9,7 @@ export const deploymentSpecSchema = z.strictObject({
   release: nameSchema.optional(),
   /** Overrides the service's RolloutStrategy. */
   strategy: nameSchema.optional(),
+  /** Extra environment for this version's processes or commands (on top of the service's). */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'invalid environment variable name'), z.string()).optional(),
 });
 export type DeploymentSpec = z.infer<typeof deploymentSpecSchema>;

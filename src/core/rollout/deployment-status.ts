@@ -21,6 +21,8 @@ export interface DeploymentStatus {
   pendingOperations: TimedOperation[];
   /** What became of handled requests, newest last (at most OPERATION_RESULTS_KEPT). */
   operationResults: Array<OperationResult & { actor: string; handledAt: number }>;
+  /** Set when the rollout could not start: its service, strategy or templates are missing. */
+  failure?: { message: string; at: string } | null;
 }
 
 export const emptyDeploymentStatus = (): DeploymentStatus => ({ rollout: null, resolved: null, pendingOperations: [], operationResults: [] });
@@ -33,6 +35,7 @@ export function readDeploymentStatus(stored: Record<string, unknown> | null): De
     resolved: status.resolved ?? null,
     pendingOperations: Array.isArray(status.pendingOperations) ? status.pendingOperations : [],
     operationResults: Array.isArray(status.operationResults) ? status.operationResults : [],
+    ...(status.failure ? { failure: status.failure } : {}),
   };
 }
 

@@ -1,0 +1,87 @@
+/**
+ * The engine: a controller running rollout passes, over the services' runtimes. `createEngine`
+ * composes the default adapters (process targets, embedded routers, builtin metrics); tests and
+ * benchmarks pass their own runtime factory.
+ */
+import path from 'node:path';
+import type { ServiceSpec } from '../core/resources/service.js';
+import type { Notifier } from '../ports/notifier.js';
+import type { Store } from '../ports/store.js';
+import { createController, type EngineLogger } from './controller.js';
+import type { Commit } from './pass.js';
+import { restoreDataPlane } from './restore.js';
+import { createRuntimeRegistry, defaultRuntimeFactory, type RuntimeFactory } from './runtime.js';
+
+export { createController, shardOf, SHARD_COUNT, type Controller, type EngineLogger } from './controller.js';
+export { LeaseLostError, runPass, type Commit, type PassOutcome } from './pass.js';
+export { createRuntimeRegistry, defaultRuntimeFactory, type RuntimeFactory, type RuntimeRegistry, type ServiceRuntime } from './runtime.js';
+export { DEFAULT_ENVIRONMENT, resolveRolloutSpec, stableVersionOf } from './resolve.js';
+
+export interface EngineConfig {
+  store: Store;
+  logger: EngineLogger;
+  /** Logs and pid files of the services' processes go under `${dataDir}/services`. */
+  dataDir: string;
+  /** Working directory of service commands; default this process's. */
+  workingDir?: string;
+  commit?: Commit;
+  notifier?: Notifier;
+  runtimeFactory?: RuntimeFactory;
+  now?: () => Date;
+  holderId?: string;
+  leaseTtlMs?: number;
+  rescanMs?: number;
+}
+
+export function createEngine(config: EngineConfig) {
+  const build = config.runtimeFactory ?? defaultRuntimeFactory({ logDir: path.join(config.dataDir, 'services'), workingDir: config.workingDir ?? process.cwd() });
+  const runtimes = createRuntimeRegistry(async (service, spec) => {
+    const runtime = await build(service, spec);
+    const stored = await config.store.read.objects.get('Service', service);
+    if (stored) {
+      try {
+        await restoreDataPlane(config.store.read, runtime, stored);
+      } catch (error) {
+        await runtime.close().catch(() => undefined);
+        throw error;
+      }
+    }
+    return runtime;
+  });
+  const controller = createController({
+    store: config.store,
+    runtimes,
+    logger: config.logger,
+    ...(config.commit ? { commit: config.commit } : {}),
+    ...(config.notifier ? { notifier: config.notifier } : {}),
+    ...(config.now ? { now: config.now } : {}),
+    ...(config.holderId ? { holderId: config.holderId } : {}),
+    ...(config.leaseTtlMs ? { leaseTtlMs: config.leaseTtlMs } : {}),
+    ...(config.rescanMs ? { rescanMs: config.rescanMs } : {}),
+  });
+  return {
+    controller,
+    runtimes,
+    /** Brings back the data plane of every service that has a stable version, then starts passing. */
+    async start(): Promise<void> {
+      let cursor: string | undefined;
+      do {
+        const page = await config.store.read.objects.list('Service', { limit: 1000, ...(cursor ? { cursor } : {}) });
+        for (const service of page.items) {
+          if (!service.status?.environments) continue;
+          await runtimes.get(service.name, service.spec as unknown as ServiceSpec).catch((error: unknown) => config.logger.error({ err: error, service: service.name }, 'cannot restore the data plane'));
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      await controller.start();
+    },
+    wake: (name: string) => controller.wake(name),
+    /** Stops passes, then the services' data planes (routers, processes). */
+    async stop(): Promise<void> {
+      await controller.stop();
+      await runtimes.closeAll();
+    },
+  };
+}
+
+export type Engine = ReturnType<typeof createEngine>;

@@ -1,0 +1,190 @@
+/**
+ * One engine pass over one rollout, in DESIGN.md's fixed order: load; gather observations; decide
+ * (pure core); apply the actions through the ports; write status and audit events once, in one
+ * transaction, compare-and-swap on the Deployment's version and checked against the lease's
+ * fencing token; return when to look again.
+ */
+import { canonicalJson, digestOf } from '../core/audit/chain.js';
+import type { DeploymentSpec } from '../core/resources/deployment.js';
+import type { ServiceSpec } from '../core/resources/service.js';
+import {
+  decide,
+  isFinishedPhase,
+  OPERATION_RESULTS_KEPT,
+  readDeploymentStatus,
+  type DecideResult,
+  type DeploymentStatus,
+  type RolloutSpec,
+} from '../core/rollout/index.js';
+import type { Notifier } from '../ports/notifier.js';
+import { ConflictError, type StoredObject, type Stores } from '../ports/store.js';
+import { applyActions } from './effects.js';
+import { gatherObservations } from './observe.js';
+import { resolveRolloutSpec, ResolveError, stableVersionOf, type ServiceEnvironmentStatus } from './resolve.js';
+import type { RuntimeRegistry } from './runtime.js';
+
+export type Commit = <T>(work: (stores: Stores) => Promise<T>) => Promise<T>;
+
+/** Thrown inside the status transaction when this process no longer holds the rollout's lease. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+export interface PassDeps {
+  read: Pick<Stores, 'objects'>;
+  commit: Commit;
+  runtimes: RuntimeRegistry;
+  notifier?: Notifier;
+  now: () => Date;
+  /** Checks, inside the write transaction, that this process still owns the rollout. */
+  assertOwner(stores: Stores, rollout: string): Promise<void>;
+}
+
+export type PassOutcome =
+  | { kind: 'done'; requeueAfterMs: number | null; phase: string | null; wrote: boolean }
+  | { kind: 'gone' }
+  | { kind: 'conflict' };
+
+const AUDIT_ACTOR = 'system:engine';
+
+export async function runPass(deps: PassDeps, name: string): Promise<PassOutcome> {
+  const deployment = await deps.read.objects.get('Deployment', name);
+  if (!deployment) return { kind: 'gone' };
+  const stored = readDeploymentStatus(deployment.status);
+  if (stored.rollout && isFinishedPhase(stored.rollout.phase) && stored.pendingOperations.length === 0 && stored.rollout.retirements.every((r) => r.retiredAt !== null)) {
+    return { kind: 'done', requeueAfterMs: null, phase: stored.rollout.phase, wrote: false };
+  }
+
+  let resolved: RolloutSpec;
+  let service: StoredObject | null = null;
+  try {
+    if (stored.resolved) {
+      resolved = stored.resolved;
+    } else {
+      ({ spec: resolved, service } = await resolveRolloutSpec(deps.read, deployment));
+    }
+  } catch (error) {
+    if (!(error instanceof ResolveError)) throw error;
+    return writeUnresolvable(deps, deployment, stored, error.message);
+  }
+  service ??= await deps.read.objects.get('Service', resolved.service);
+  if (!service) return writeUnresolvable(deps, deployment, stored, `service "${resolved.service}" no longer exists`);
+
+  const runtime = await deps.runtimes.get(resolved.service, service.spec as unknown as ServiceSpec);
+  const now = deps.now().getTime();
+  const observations = await gatherObservations(runtime, resolved, stored.rollout, stored.pendingOperations, now);
+  const result = decide({ spec: resolved, status: stored.rollout, observations, now });
+
+  const deploymentSpec = deployment.spec as unknown as DeploymentSpec;
+  const applied = await applyActions(result.actions, {
+    runtime,
+    deployment: name,
+    environment: resolved.environment ?? 'default',
+    ...(deploymentSpec.artifact?.digest ? { artifactDigest: deploymentSpec.artifact.digest } : {}),
+    ...(deps.notifier ? { notifier: deps.notifier } : {}),
+    now: deps.now,
+    envFor: async (version) => (version === resolved.canaryVersion ? deploymentSpec.env : envOfStable(deps.read, service, resolved.environment ?? 'default', version)),
+  });
+
+  const next = nextDeploymentStatus(stored, resolved, result, now);
+  const changed = canonicalJson(next) !== canonicalJson(stored) || result.events.length > 0 || applied.promoted.length > 0;
+  if (!changed) return { kind: 'done', requeueAfterMs: result.requeueAfterMs, phase: next.rollout?.phase ?? null, wrote: false };
+
+  try {
+    await deps.commit(async (stores) => {
+      await deps.assertOwner(stores, name);
+      await stores.objects.update('Deployment', name, deployment.version, { status: next as unknown as Record<string, unknown> });
+      const before = digestOf(stored.rollout);
+      const after = digestOf(next.rollout);
+      for (const event of result.events) {
+        await stores.audit.append({
+          time: new Date(event.at).toISOString(),
+          actor: event.actor === 'system' ? AUDIT_ACTOR : event.actor,
+          action: `rollout.${event.type}`,
+          kind: 'Deployment',
+          name,
+          beforeDigest: before,
+          afterDigest: after,
+          details: { message: event.message, phase: event.phase, attempt: event.attempt, step: event.stepIndex, seq: event.seq },
+        });
+      }
+      for (const promotion of applied.promoted) await recordStable(stores, resolved, name, promotion.version, deps.now());
+    });
+  } catch (error) {
+    // Another writer (an operator's request, another pass) got there first: the effects applied
+    // are idempotent, so the next pass simply decides again from the newer status.
+    if (error instanceof ConflictError) return { kind: 'conflict' };
+    throw error;
+  }
+  return { kind: 'done', requeueAfterMs: result.requeueAfterMs, phase: next.rollout?.phase ?? null, wrote: true };
+}
+
+/** The env of the Deployment that made `version` stable, so a restarted stable version gets it back. */
+export async function envOfStable(read: Pick<Stores, 'objects'>, service: StoredObject, environment: string, version: string): Promise<Record<string, string> | undefined> {
+  const stable = stableVersionOf(service, environment);
+  if (!stable || stable.stableVersion !== version) return undefined;
+  const deployment = await read.objects.get('Deployment', stable.deployment);
+  return (deployment?.spec as unknown as DeploymentSpec | undefined)?.env;
+}
+
+function nextDeploymentStatus(stored: DeploymentStatus, resolved: RolloutSpec, result: DecideResult, now: number): DeploymentStatus {
+  const handled = new Set(result.operationResults.map((operation) => operation.id));
+  const actors = new Map(stored.pendingOperations.map((operation) => [operation.id, operation.actor]));
+  return {
+    rollout: result.status,
+    resolved,
+    pendingOperations: stored.pendingOperations.filter((operation) => !handled.has(operation.id)),
+    operationResults: [
+      ...stored.operationResults,
+      ...result.operationResults.map((operation) => ({ ...operation, actor: actors.get(operation.id) ?? 'unknown', handledAt: now })),
+    ].slice(-OPERATION_RESULTS_KEPT),
+  };
+}
+
+/** The service's stable version per environment, written in the same transaction as the promotion. */
+async function recordStable(stores: Stores, resolved: RolloutSpec, deployment: string, version: string, now: Date): Promise<void> {
+  const service = await stores.objects.get('Service', resolved.service);
+  if (!service) return;
+  const environment = resolved.environment ?? 'default';
+  const current = stableVersionOf(service, environment);
+  if (current?.stableVersion === version && current.deployment === deployment) return;
+  const entry: ServiceEnvironmentStatus = { stableVersion: version, deployment, since: now.toISOString() };
+  const environments = { ...((service.status?.environments ?? {}) as Record<string, unknown>), [environment]: entry };
+  await stores.objects.update('Service', service.name, service.version, { status: { ...(service.status ?? {}), environments } });
+  await stores.audit.append({
+    time: now.toISOString(),
+    actor: AUDIT_ACTOR,
+    action: 'service.stable',
+    kind: 'Service',
+    name: service.name,
+    beforeDigest: digestOf(service.status),
+    afterDigest: digestOf({ ...(service.status ?? {}), environments }),
+    details: { environment, version, previous: current?.stableVersion ?? null, deployment },
+  });
+}
+
+/** A rollout whose inputs cannot be resolved fails visibly instead of retrying forever. */
+async function writeUnresolvable(deps: PassDeps, deployment: StoredObject, stored: DeploymentStatus, message: string): Promise<PassOutcome> {
+  if (stored.failure?.message === message) return { kind: 'done', requeueAfterMs: null, phase: null, wrote: false };
+  const failure: DeploymentStatus = { ...stored, failure: { message, at: deps.now().toISOString() } };
+  try {
+    await deps.commit(async (stores) => {
+      await deps.assertOwner(stores, deployment.name);
+      await stores.objects.update('Deployment', deployment.name, deployment.version, { status: failure as unknown as Record<string, unknown> });
+      await stores.audit.append({
+        time: deps.now().toISOString(),
+        actor: AUDIT_ACTOR,
+        action: 'rollout.Unresolvable',
+        kind: 'Deployment',
+        name: deployment.name,
+        beforeDigest: digestOf(deployment.status),
+        afterDigest: digestOf(failure),
+        details: { message },
+      });
+    });
+  } catch (error) {
+    if (error instanceof ConflictError) return { kind: 'conflict' };
+    throw error;
+  }
+  return { kind: 'done', requeueAfterMs: null, phase: null, wrote: true };
+}

@@ -1,0 +1,62 @@
+/**
+ * Rebuilds a service's data plane from the stored state when this process first builds its
+ * runtime (start-up, or takeover from a crashed control plane): the stable version — and the
+ * canary, its weight and header route when a rollout is under way — running and routed as the
+ * stored status says. Instances a previous process left running are adopted, not restarted.
+ */
+import { DEPLOYMENT_LABELS, isFinishedPhase, readDeploymentStatus, type RolloutStatus } from '../core/rollout/index.js';
+import type { StoredObject, Stores } from '../ports/store.js';
+import type { ServiceEnvironmentStatus } from './resolve.js';
+import { envOfStable } from './pass.js';
+import type { ServiceRuntime } from './runtime.js';
+
+async function latestRollout(read: Pick<Stores, 'objects'>, service: string): Promise<RolloutStatus | null> {
+  let latest: StoredObject | null = null;
+  let cursor: string | undefined;
+  do {
+    const page = await read.objects.list('Deployment', { labels: { [DEPLOYMENT_LABELS.service]: service }, limit: 1000, ...(cursor ? { cursor } : {}) });
+    for (const deployment of page.items) {
+      if (readDeploymentStatus(deployment.status).rollout && (!latest || deployment.createdAt > latest.createdAt)) latest = deployment;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return latest ? readDeploymentStatus(latest.status).rollout : null;
+}
+
+async function envOf(read: Pick<Stores, 'objects'>, service: StoredObject, version: string, rollout: RolloutStatus | null): Promise<Record<string, string> | undefined> {
+  if (rollout && rollout.canaryVersion === version) {
+    const deployment = await read.objects.get('Deployment', rollout.rolloutId);
+    return (deployment?.spec as { env?: Record<string, string> } | undefined)?.env;
+  }
+  for (const environment of Object.keys((service.status?.environments ?? {}) as object)) {
+    const env = await envOfStable(read, service, environment, version);
+    if (env) return env;
+  }
+  return undefined;
+}
+
+export async function restoreDataPlane(read: Pick<Stores, 'objects'>, runtime: ServiceRuntime, service: StoredObject): Promise<void> {
+  const rollout = await latestRollout(read, service.name);
+  const environments = Object.values((service.status?.environments ?? {}) as Record<string, ServiceEnvironmentStatus>);
+  const recorded = environments.sort((a, b) => (a.since < b.since ? 1 : -1))[0]?.stableVersion ?? null;
+
+  const active = rollout !== null && !isFinishedPhase(rollout.phase);
+  const stable = rollout?.phase === 'Healthy' ? rollout.canaryVersion : (rollout?.stableVersion ?? recorded);
+  if (stable === null) return;
+
+  const ensure = async (version: string) => {
+    const env = await envOf(read, service, version, rollout);
+    const state = await runtime.target.ensure({ version, replicas: 1, ...(env ? { env } : {}) });
+    return { version, endpoints: state.endpoints };
+  };
+  const stableBackend = await ensure(stable);
+  if (active && rollout.newVersion.backendsSetAt !== null && rollout.canaryVersion !== stable) {
+    await runtime.router.setBackends({ stable: stableBackend, canary: await ensure(rollout.canaryVersion) });
+    await runtime.router.setWeights({ canary: rollout.canaryWeight });
+    await runtime.router.setHeaderRoute(rollout.headerRoute);
+  } else {
+    await runtime.router.setBackends({ stable: stableBackend, canary: null });
+    await runtime.router.setWeights({ canary: 0 });
+    await runtime.router.setHeaderRoute(null);
+  }
+}
