@@ -8,8 +8,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliContext, DEFAULT_DATA_DIR, DEFAULT_SERVER, EXIT_CODES, OUTPUT_FORMATS, processIO, type CliIO } from './context.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerDeleteCommand } from './commands/delete.js';
+import { COMMANDS_WITH_VERSION_OPTION, registerDeployCommand } from './commands/deploy.js';
 import { registerGetCommand } from './commands/get.js';
+import { registerRolloutCommands } from './commands/rollout.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerValidateCommand } from './commands/validate.js';
@@ -33,6 +36,8 @@ Examples:
   rollgate validate -f examples/
   rollgate apply -f examples/ --dry-run
   rollgate get services -o yaml
+  rollgate deploy checkout --version 1.4.0 --env prod --watch
+  rollgate rollout status checkout --env prod
   rollgate audit verify`;
 
 function packageVersion(): string {
@@ -44,12 +49,30 @@ function packageVersion(): string {
   }
 }
 
-/** The program; one per `main` call (commander keeps parse state on it). */
-export function createProgram(ctx: CliContext): Command {
+/** Global options that take a value (skipped when looking for the command name in argv). */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--server', '--token', '--data-dir', '-o', '--output']);
+
+/** The command name in `args` (argv without node and script): the first operand. */
+export function commandName(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (arg === '--') return args[i + 1];
+    if (!arg.startsWith('-')) return arg;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i += 1;
+  }
+  return undefined;
+}
+
+/**
+ * The program; one per `main` call (commander keeps parse state on it). `versionOption: false`
+ * leaves out `-V, --version` for a command that has its own `--version` (commander would
+ * otherwise take `deploy checkout --version 1.2.0` as a request for the CLI's version).
+ */
+export function createProgram(ctx: CliContext, options: { versionOption?: boolean } = {}): Command {
   const program = new Command('rollgate');
+  program.description('Rollgate release control plane: environments, governance gates, progressive rollouts, tamper-evident audit.');
+  if (options.versionOption ?? true) program.version(packageVersion(), '-V, --version', 'print the version');
   program
-    .description('Rollgate release control plane: environments, governance gates, progressive rollouts, tamper-evident audit.')
-    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .exitOverride()
     .configureOutput({
@@ -65,10 +88,13 @@ export function createProgram(ctx: CliContext): Command {
     .addHelpText('after', EPILOGUE);
 
   registerServeCommand(program, ctx);
+  registerDemoCommand(program, ctx);
   registerValidateCommand(program, ctx);
   registerApplyCommand(program, ctx);
   registerGetCommand(program, ctx);
   registerDeleteCommand(program, ctx);
+  registerDeployCommand(program, ctx);
+  registerRolloutCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);
   return program;
@@ -80,7 +106,8 @@ export function createProgram(ctx: CliContext): Command {
  */
 export async function main(argv: string[], io: Partial<CliIO> = {}): Promise<number> {
   const ctx = new CliContext({ ...processIO(), ...io });
-  const program = createProgram(ctx);
+  const name = commandName(argv.slice(2));
+  const program = createProgram(ctx, { versionOption: !(name !== undefined && COMMANDS_WITH_VERSION_OPTION.has(name)) });
   try {
     await program.parseAsync(argv, { from: 'node' });
     return ctx.exitCode;

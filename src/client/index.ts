@@ -23,6 +23,7 @@ import {
   type TokenInfo,
 } from '../core/api.js';
 import { KIND_NAMES, KINDS, type KindName, type Role } from '../core/resources/kinds.js';
+import type { OperationType } from '../core/rollout/types.js';
 import type { StoredMetadata } from '../core/resources/common.js';
 import { ApiError, ConnectionError, UnexpectedResponseError, networkReason } from './errors.js';
 import { SseParser } from './sse.js';
@@ -87,6 +88,13 @@ export interface EventsOptions {
   lastEventId?: string;
 }
 
+/** What `rollouts.operate` returns: the queued operation's id and the Deployment with it pending. */
+export interface QueuedOperation {
+  /** Look for it in `status.operationResults` to learn whether the engine accepted it. */
+  operationId: string;
+  deployment: ApiObject;
+}
+
 export interface RollgateClient {
   readonly server: string;
   list(kind: KindName, query?: ObjectListQuery): Promise<Page<ApiObject>>;
@@ -104,6 +112,17 @@ export interface RollgateClient {
     /** One page, ascending by seq; `nextCursor` is the `afterSeq` of the next page. */
     list(query?: AuditListQuery): Promise<Page<AuditEventWire>>;
     verify(): Promise<AuditVerifyResult>;
+  };
+  rollouts: {
+    /**
+     * Queues an operation on a Deployment's rollout (`POST /deployments/{name}/operations`). The
+     * engine applies it later and records the outcome in `status.operationResults`.
+     */
+    operate(deployment: string, type: OperationType, reason?: string): Promise<QueuedOperation>;
+    /** The latest Deployment of the service (in `environment`, or any); throws ApiError 404 when there is none. */
+    current(service: string, environment?: string): Promise<ApiObject>;
+    /** The service's Deployments, newest first (the server's default limit is 20). */
+    history(service: string, environment?: string, limit?: number): Promise<ApiObject[]>;
   };
   tokens: {
     /** The secret is in the answer's `token`, and nowhere else ever again. */
@@ -136,6 +155,8 @@ const apiObjectSchema = z.looseObject({
   status: looseRecord.nullable().default(null),
 });
 const objectPageSchema = z.object({ items: z.array(apiObjectSchema), nextCursor: z.string().nullable().default(null) });
+const queuedOperationSchema = z.object({ operationId: z.string(), deployment: apiObjectSchema });
+const deploymentListSchema = z.object({ items: z.array(apiObjectSchema) });
 
 type Query = Record<string, string | number | undefined>;
 
@@ -340,6 +361,18 @@ export function createClient(config: ClientConfig): RollgateClient {
       },
       async verify() {
         return call('GET', `${API_PREFIX}/audit/verify`, auditVerifySchema);
+      },
+    },
+    rollouts: {
+      async operate(deployment, type, reason) {
+        const body = { type, ...(reason ? { reason } : {}) };
+        return (await call('POST', `${objectPath('Deployment', deployment)}/operations`, queuedOperationSchema, { body })) as QueuedOperation;
+      },
+      async current(service, environment) {
+        return (await call('GET', `${objectPath('Service', service)}/rollout`, apiObjectSchema, { query: { environment } })) as ApiObject;
+      },
+      async history(service, environment, limit) {
+        return ((await call('GET', `${objectPath('Service', service)}/rollouts`, deploymentListSchema, { query: { environment, limit } })).items) as ApiObject[];
       },
     },
     tokens: {

@@ -8,9 +8,10 @@
  * shard's lease is still this process's with the same fencing token, so a process that lost its
  * lease (paused, partitioned) cannot overwrite the new owner's work.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { isFinishedPhase, readDeploymentStatus } from '../core/rollout/index.js';
 import type { Lease, Store, Stores } from '../ports/store.js';
+import { defaultHolderId, takeOverAbandoned } from './holder.js';
 import { LeaseLostError, runPass, type Commit, type PassDeps } from './pass.js';
 import type { RuntimeRegistry } from './runtime.js';
 import type { Notifier } from '../ports/notifier.js';
@@ -31,7 +32,11 @@ export interface ControllerConfig {
   notifier?: Notifier;
   logger: EngineLogger;
   now?: () => Date;
-  /** Identifies this process in leases; default a random id. */
+  /**
+   * Identifies this process in leases. Default: an id naming this process (see holder.ts), so that
+   * after a crash the next process on this host takes the dead one's leases at once instead of
+   * waiting for them to expire.
+   */
   holderId?: string;
   leaseTtlMs?: number;
   /** How often to look for rollouts this process does not know about (other writers, takeover). */
@@ -46,7 +51,7 @@ export const shardOf = (name: string): number => createHash('sha1').update(name)
 const leaseName = (shard: number) => `engine/shard-${shard}`;
 
 export function createController(config: ControllerConfig) {
-  const holder = config.holderId ?? `engine-${randomUUID()}`;
+  const holder = config.holderId ?? defaultHolderId();
   const now = config.now ?? (() => new Date());
   const ttl = config.leaseTtlMs ?? 15_000;
   const rescanMs = config.rescanMs ?? 5_000;
@@ -56,7 +61,9 @@ export function createController(config: ControllerConfig) {
   const { logger } = config;
 
   const owned = new Map<number, Lease>();
+  /** When each rollout's next pass is due (ms since epoch); `queue` orders the same entries by time. */
   const due = new Map<string, number>();
+  const queue = new DueQueue();
   const running = new Set<string>();
   /** Rollouts woken while their pass ran: they get another pass right after. */
   const rerun = new Set<string>();
@@ -82,7 +89,12 @@ export function createController(config: ControllerConfig) {
   async function renewLeases(): Promise<void> {
     for (let shard = 0; shard < SHARD_COUNT; shard += 1) {
       try {
-        const lease = await config.store.transaction((stores) => stores.leases.acquire(leaseName(shard), holder, ttl, now()));
+        const lease = await config.store.transaction(
+          async (stores) =>
+            (await stores.leases.acquire(leaseName(shard), holder, ttl, now())) ??
+            // Held by a process of this host that died without releasing it (SIGKILL): take it now.
+            (await takeOverAbandoned(stores, leaseName(shard), holder, ttl, now())),
+        );
         const had = owned.has(shard);
         if (lease) owned.set(shard, lease);
         else owned.delete(shard);
@@ -95,36 +107,57 @@ export function createController(config: ControllerConfig) {
   }
 
   function schedule(name: string, delayMs: number): void {
+    scheduleAt(name, now().getTime() + Math.max(0, delayMs));
+  }
+
+  function scheduleAt(name: string, at: number): void {
     if (stopped) return;
-    const at = now().getTime() + Math.max(0, delayMs);
     const current = due.get(name);
-    if (current === undefined || at < current) due.set(name, at);
+    if (current === undefined || at < current) {
+      due.set(name, at);
+      queue.push(at, name);
+    }
     arm();
+  }
+
+  /** The earliest due entry still current (entries superseded by an earlier time are dropped lazily). */
+  function earliest(): { at: number; name: string } | null {
+    for (let top = queue.peek(); top; top = queue.peek()) {
+      if (due.get(top.name) === top.at) return top;
+      queue.pop();
+    }
+    return null;
   }
 
   function arm(): void {
     if (stopped) return;
     if (timer) clearTimeout(timer);
-    let earliest = Infinity;
-    for (const at of due.values()) if (at < earliest) earliest = at;
-    if (earliest === Infinity) return;
-    timer = setTimeout(tick, Math.max(0, Math.min(earliest - now().getTime(), 60_000)));
+    timer = null;
+    // With every slot busy there is nothing to start; the next pass to finish re-arms.
+    if (running.size >= concurrency) return;
+    const next = earliest();
+    if (!next) return;
+    timer = setTimeout(tick, Math.max(0, Math.min(next.at - now().getTime(), 60_000)));
   }
 
   function tick(): void {
     timer = null;
     const nowMs = now().getTime();
-    const ready = [...due.entries()].filter(([name, at]) => at <= nowMs && !running.has(name)).sort((a, b) => a[1] - b[1]);
-    for (const [name, at] of ready) {
-      if (running.size >= concurrency) break;
-      if (!owned.has(shardOf(name))) {
-        due.delete(name);
+    /** Due entries whose rollout is still running: they stay due (taken once it finishes). */
+    const busy: Array<{ at: number; name: string }> = [];
+    for (let next = earliest(); next && next.at <= nowMs && running.size < concurrency; next = earliest()) {
+      queue.pop();
+      const { name, at } = next;
+      if (running.has(name)) {
+        busy.push(next);
         continue;
       }
       due.delete(name);
+      if (!owned.has(shardOf(name))) continue;
       recordLag(nowMs - at);
       start(name);
     }
+    for (const entry of busy) queue.push(entry.at, entry.name);
     arm();
   }
 
@@ -145,7 +178,12 @@ export function createController(config: ControllerConfig) {
           schedule(name, 0);
         } else if (outcome.kind === 'done') {
           if (outcome.wrote) stats.writes += 1;
-          if (outcome.requeueAfterMs !== null) schedule(name, outcome.requeueAfterMs);
+          // requeueAfterMs counts from the time the pass decided at, not from when it finished:
+          // a measurement due every second is taken every second, however long a pass takes.
+          if (outcome.requeueAfterMs !== null) {
+            if (outcome.decidedAt !== undefined) scheduleAt(name, outcome.decidedAt + outcome.requeueAfterMs);
+            else schedule(name, outcome.requeueAfterMs);
+          }
         }
       } catch (error) {
         stats.errors += 1;
@@ -212,6 +250,7 @@ export function createController(config: ControllerConfig) {
       }
       owned.clear();
       due.clear();
+      queue.clear();
     },
     /** Shards this process owns now (tests, status). */
     ownedShards: () => [...owned.keys()].sort((a, b) => a - b),
@@ -221,3 +260,62 @@ export function createController(config: ControllerConfig) {
 }
 
 export type Controller = ReturnType<typeof createController>;
+
+/**
+ * A binary min-heap of (time, rollout): the timer queue. Finding the next due pass is O(1) and
+ * adding one O(log n), where scanning every scheduled rollout on each schedule and tick made the
+ * controller's own bookkeeping grow with the number of rollouts (O(n) per pass). Entries are never
+ * removed in place: the controller skips those whose time no longer matches `due`.
+ */
+class DueQueue {
+  private readonly times: number[] = [];
+  private readonly names: string[] = [];
+
+  get size(): number {
+    return this.times.length;
+  }
+
+  push(at: number, name: string): void {
+    let i = this.times.length;
+    this.times.push(at);
+    this.names.push(name);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.times[parent]! <= at) break;
+      this.times[i] = this.times[parent]!;
+      this.names[i] = this.names[parent]!;
+      i = parent;
+    }
+    this.times[i] = at;
+    this.names[i] = name;
+  }
+
+  peek(): { at: number; name: string } | null {
+    return this.times.length === 0 ? null : { at: this.times[0]!, name: this.names[0]! };
+  }
+
+  pop(): void {
+    const lastTime = this.times.pop();
+    const lastName = this.names.pop();
+    if (this.times.length === 0 || lastTime === undefined || lastName === undefined) return;
+    const n = this.times.length;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && this.times[right]! < this.times[left]! ? right : left;
+      if (this.times[child]! >= lastTime) break;
+      this.times[i] = this.times[child]!;
+      this.names[i] = this.names[child]!;
+      i = child;
+    }
+    this.times[i] = lastTime;
+    this.names[i] = lastName;
+  }
+
+  clear(): void {
+    this.times.length = 0;
+    this.names.length = 0;
+  }
+}

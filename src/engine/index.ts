@@ -38,13 +38,13 @@ export function createEngine(config: EngineConfig) {
   const runtimes = createRuntimeRegistry(async (service, spec) => {
     const runtime = await build(service, spec);
     const stored = await config.store.read.objects.get('Service', service);
-    if (stored) {
-      try {
-        await restoreDataPlane(config.store.read, runtime, stored);
-      } catch (error) {
-        await runtime.close().catch(() => undefined);
-        throw error;
-      }
+    try {
+      if (stored) await restoreDataPlane(config.store.read, runtime, stored);
+      // Only now: the routing table is what the stored state says.
+      await runtime.listen?.();
+    } catch (error) {
+      await runtime.close().catch(() => undefined);
+      throw error;
     }
     return runtime;
   });

@@ -21,6 +21,13 @@ export interface ServiceRuntime {
   renderPrometheus?: () => string;
   /** Where the router listens, for people and the demo. null: not an embedded router. */
   address?: () => { host: string; port: number } | null;
+  /**
+   * Starts serving traffic. The engine calls it once the data plane was restored from the stored
+   * state (see restore.ts): a router that listened before it knew its backends answered the
+   * requests arriving meanwhile with 503 "no backends defined" — after a control-plane restart,
+   * for a service whose instances had kept running all along.
+   */
+  listen?: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +39,30 @@ export interface DefaultRuntimeConfig {
   logDir: string;
   /** Working directory for process commands (relative paths in specs resolve against it). */
   workingDir: string;
+}
+
+/**
+ * The builtin provider answers from the embedded router's in-memory statistics, which begin when
+ * this process built the router. A window that starts earlier — the measurement that was due while
+ * the control plane was down, taken by the next process after a crash or restart — would count only
+ * the traffic since then: usually none, which analysis reads as "no data" (pausing the rollout, or
+ * with `noDataPolicy: fail` failing a healthy canary), and at best a sliver judged as if it were the
+ * whole window. Such a window is refused instead, as the provider already refuses one older than its
+ * retention: decide() records an Error measurement (not counted; retried) and the next window starts
+ * where that one ended, inside what this router saw.
+ */
+export function statsSince(provider: MetricProvider, sinceMs: number): MetricProvider {
+  return {
+    capabilities: provider.capabilities,
+    async query(query) {
+      if (query.window.startMs < sinceMs) {
+        throw new RangeError(
+          `the window starts at ${new Date(query.window.startMs).toISOString()}, before this control plane's router began counting at ${new Date(sinceMs).toISOString()} (the control plane was restarted); the traffic before that was not seen, so the next window starts after this one`,
+        );
+      }
+      return provider.query(query);
+    },
+  };
 }
 
 function parseListen(listen: string): { host: string; port: number } {
@@ -58,13 +89,18 @@ export function defaultRuntimeFactory(config: DefaultRuntimeConfig): RuntimeFact
       adopt: true,
     });
     const router = new EmbeddedRouter({ service, listen: parseListen(routerSpec.listen), ...(routerSpec.sticky !== undefined ? { sticky: routerSpec.sticky } : {}) });
-    await router.start();
+    const countingSince = router.stats.now();
     return {
       target,
       router,
-      metrics: { builtin: new BuiltinMetricProvider({ stats: router.stats }) },
+      metrics: { builtin: statsSince(new BuiltinMetricProvider({ stats: router.stats }), countingSince) },
       renderPrometheus: () => router.renderPrometheus(),
       address: () => router.address(),
+      // Restoring the routing table starts the router too: its setters listen first, and set the
+      // table in the same turn of the event loop, before any connection is accepted.
+      listen: async () => {
+        await router.start();
+      },
       close: async () => {
         await router.close();
         await target.close();

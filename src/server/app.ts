@@ -18,6 +18,8 @@ import { registerObjectRoutes } from './objects/routes.js';
 import { createObjectService } from './objects/service.js';
 import { errorHandler, notFoundHandler, problem, problemResponse, validationHook } from './problem.js';
 import { assertEveryRouteDeclared, BEARER_SCHEME } from './route.js';
+import { registerRolloutRoutes } from './rollouts/routes.js';
+import { createRolloutService } from './rollouts/service.js';
 import { registerTokenRoutes } from './tokens/routes.js';
 import { createTokenService } from './tokens/service.js';
 import { createCommit } from './transaction.js';
@@ -34,6 +36,11 @@ export interface AppDeps {
   bus?: EventBus;
   /** SSE heartbeat interval; tests shorten it. */
   heartbeatMs?: number;
+  /**
+   * Called after the commit when a Deployment is created (objects API or apply) or an operation is
+   * queued on its rollout, so an engine can wake that rollout at once. Errors are logged, not raised.
+   */
+  onDeploymentChange?: (name: string) => void;
 }
 
 export type App = OpenAPIHono<AppEnv>;
@@ -42,7 +49,14 @@ export function createApp(deps: AppDeps): App {
   const { store, logger } = deps;
   const now = deps.now ?? (() => new Date());
   const bus = deps.bus ?? createEventBus();
-  const commit = createCommit(store, bus);
+  const notifyDeployment = (name: string): void => {
+    try {
+      deps.onDeploymentChange?.(name);
+    } catch (error) {
+      logger.error({ err: error, deployment: name }, 'onDeploymentChange failed');
+    }
+  };
+  const commit = createCommit(store, deps.onDeploymentChange ? notifyingBus(bus, notifyDeployment) : bus);
   const maxSize = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -60,6 +74,7 @@ export function createApp(deps: AppDeps): App {
   registerAuditRoutes(app, { store, audit: createAuditService() });
   registerTokenRoutes(app, { store, commit, tokens: createTokenService({ now }) });
   registerEventRoutes(app, { store, bus, logger, ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}) });
+  registerRolloutRoutes(app, { store, commit, rollouts: createRolloutService({ now }), onDeploymentChange: notifyDeployment });
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
     type: 'http',
@@ -76,4 +91,22 @@ export function createApp(deps: AppDeps): App {
   app.notFound(notFoundHandler);
   assertEveryRouteDeclared(app);
   return app;
+}
+
+/**
+ * The bus the commit publishes to, which also tells `onDeployment` about each committed Deployment
+ * creation (from the objects routes and apply alike). Queued operations notify from their route.
+ */
+function notifyingBus(bus: EventBus, onDeployment: (name: string) => void): EventBus {
+  return {
+    publish(event) {
+      bus.publish(event);
+      if (event.kind === 'Deployment' && event.action === 'create') onDeployment(event.name);
+    },
+    subscribe: () => bus.subscribe(),
+    close: () => bus.close(),
+    get subscriberCount() {
+      return bus.subscriberCount;
+    },
+  };
 }

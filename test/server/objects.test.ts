@@ -131,7 +131,9 @@ describe('objects API', () => {
     await seed(server);
     const names: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const created = await server.json('POST', '/api/v1/deployments', { body: doc('Deployment', undefined) });
+      // One service each: a service has at most one active rollout per environment.
+      expect((await server.json('POST', '/api/v1/services', { body: doc('Service', `names-${i}`) })).status).toBe(201);
+      const created = await server.json('POST', '/api/v1/deployments', { body: doc('Deployment', undefined, { service: `names-${i}`, version: '1.0.0' }) });
       expect(created.status).toBe(201);
       names.push(created.body.metadata.name);
     }

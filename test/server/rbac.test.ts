@@ -42,10 +42,21 @@ beforeAll(async () => {
 
 afterAll(() => server.close());
 
+/**
+ * A Deployment of its own new service: a service has at most one active rollout per environment,
+ * so every Deployment the walk creates needs a service of its own.
+ */
+async function deploymentDoc(name: string) {
+  const service = await server.json('POST', '/api/v1/services', { body: doc('Service', name) });
+  expect(service.status, JSON.stringify(service.body)).toBe(201);
+  return doc('Deployment', name, { service: name, version: '1.0.0' });
+}
+
 /** An object (or token) that exists and that nothing refers to, so the operation can succeed on it. */
 async function prepareTarget(path: string): Promise<string> {
   const name = `t-${++counter}`;
-  const match = /^\/api\/v1\/([a-z]+)\/\{name\}$/.exec(path);
+  // `/{plural}/{name}`, or a sub-resource such as `/deployments/{name}/operations`.
+  const match = /^\/api\/v1\/([a-z]+)\/\{name\}(?:\/([a-z]+))?$/.exec(path);
   if (!match) throw new Error(`the RBAC walk does not know how to fill the path parameters of ${path}`);
   if (match[1] === 'tokens') {
     await server.token(name, 'viewer');
@@ -53,27 +64,37 @@ async function prepareTarget(path: string): Promise<string> {
   }
   const kind = kindFromNoun(match[1]!);
   if (!kind) throw new Error(`no kind for ${path}`);
-  const created = await server.json('POST', `/api/v1/${kind.plural}`, { body: doc(kind.kind, name) });
+  const body = kind.kind === 'Deployment' ? await deploymentDoc(name) : doc(kind.kind, name);
+  const created = await server.json('POST', `/api/v1/${kind.plural}`, { body });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
+  // A service's rollout routes need a Deployment of it.
+  if (kind.kind === 'Service' && (match[2] === 'rollout' || match[2] === 'rollouts')) {
+    const deployment = await server.json('POST', '/api/v1/deployments', { body: doc('Deployment', name, { service: name, version: '1.0.0' }) });
+    expect(deployment.status, JSON.stringify(deployment.body)).toBe(201);
+  }
   return name;
 }
 
 /** A valid minimal body for the operation. */
-function bodyFor(operation: Operation, name: string): unknown {
+async function bodyFor(operation: Operation, name: string): Promise<unknown> {
   const { method, path } = operation;
   const objects = /^\/api\/v1\/([a-z]+)(\/\{name\})?$/.exec(path);
   const kind = objects ? kindFromNoun(objects[1]!) : null;
+  if (kind?.kind === 'Deployment' && method === 'POST') return deploymentDoc(`c-${++counter}`);
+  // prepareTarget made a service of the same name for it.
+  if (kind?.kind === 'Deployment' && method === 'PUT') return doc('Deployment', name, { service: name, version: '1.0.0' }, { labels: { touched: 'yes' } });
   if (kind && method === 'POST') return doc(kind.kind, `c-${++counter}`);
   if (kind && method === 'PUT') return doc(kind.kind, name, undefined, { labels: { touched: 'yes' } });
   if (path === '/api/v1/apply') return { documents: [doc('Release', `c-${++counter}`)] };
   if (path === '/api/v1/tokens' && method === 'POST') return { name: `c-${++counter}`, role: 'viewer' };
+  if (path === '/api/v1/deployments/{name}/operations') return { type: 'pause', reason: 'rbac walk' };
   throw new Error(`the RBAC walk has no request body for ${method} ${path}; add one to bodyFor()`);
 }
 
 async function call(operation: Operation, token: string | null): Promise<number> {
   const name = operation.path.includes('{name}') ? await prepareTarget(operation.path) : '';
   const path = operation.path.replace('{name}', name);
-  const body = operation.hasBody ? bodyFor(operation, name) : undefined;
+  const body = operation.hasBody ? await bodyFor(operation, name) : undefined;
   const response = await server.request(operation.method, path, { token, body });
   // SSE never ends by itself; the status is all this walk needs.
   await response.body?.cancel();

@@ -47,7 +47,11 @@ const KIND_COLUMNS: Record<KindName, readonly Column[]> = {
     ['SERVICE', (o) => cell(spec(o).service)],
     ['ENVIRONMENT', (o) => cell(spec(o).environment)],
     ['APP-VERSION', (o) => cell(spec(o).version)],
-    ['PHASE', (o) => cell(o.status?.phase)],
+    ['PHASE', (o) => cell((o.status as { rollout?: { phase?: string } } | null)?.rollout?.phase ?? ((o.status as { failure?: unknown } | null)?.failure ? 'Failed' : 'Pending'))],
+    ['WEIGHT', (o) => {
+      const weight = (o.status as { rollout?: { canaryWeight?: number } } | null)?.rollout?.canaryWeight;
+      return weight === undefined ? '-' : `${weight}%`;
+    }],
   ],
 };
 

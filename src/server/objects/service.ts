@@ -1,13 +1,18 @@
 /**
  * Create, read, update and delete objects of any kind. Writes check references, write an audit
- * event in the caller's transaction, and never touch `status` (owned by the control plane).
+ * event in the caller's transaction, and never touch `status` (owned by the control plane) except
+ * to give a new Deployment its initial status. Deployments also get the rules of
+ * src/server/rollouts/deployments.ts (server-set labels, one active rollout per service).
  */
 import { canonicalJson } from '../../core/audit/chain.js';
 import { KINDS, type KindName } from '../../core/resources/kinds.js';
 import type { ValidDocument } from '../../core/resources/validate.js';
+import type { DeploymentSpec } from '../../core/resources/deployment.js';
+import { emptyDeploymentStatus } from '../../core/rollout/deployment-status.js';
 import { ConflictError, NotFoundError, type ListQuery, type Page, type StoredObject, type Stores } from '../../ports/store.js';
 import { recordObjectChange } from '../audit/record.js';
 import { InUseError, InvalidContentError } from '../errors.js';
+import { assertNoOtherActiveRollout, checkDeploymentLabels, deploymentLabels } from '../rollouts/deployments.js';
 import { generateName } from './names.js';
 import { findReferrers, missingReferences } from './references.js';
 
@@ -25,16 +30,22 @@ export interface WriteOptions {
   via?: string;
   /** The caller already checked references (apply checks a whole batch at once). */
   referencesChecked?: boolean;
+  /** On create: the initial status. Deployments only; they default to `emptyDeploymentStatus()`. */
+  status?: Record<string, unknown>;
 }
 
-/** The user-controlled parts of an object; apply uses it to decide "unchanged". */
-export const desiredState = (document: Pick<ValidDocument, 'metadata' | 'spec'>) => ({
-  labels: document.metadata.labels ?? {},
+/** Labels the server adds from the spec (Deployments); the user's own values are kept so a contradiction is caught. */
+const serverLabels = (document: Pick<ValidDocument, 'metadata' | 'spec'> & { kind?: KindName }): Record<string, string> =>
+  document.kind === 'Deployment' ? deploymentLabels(document.spec as DeploymentSpec) : {};
+
+/** The user-controlled parts of an object (plus the labels the server derives); apply uses it to decide "unchanged". */
+export const desiredState = (document: Pick<ValidDocument, 'metadata' | 'spec'> & { kind?: KindName }) => ({
+  labels: { ...serverLabels(document), ...(document.metadata.labels ?? {}) },
   annotations: document.metadata.annotations ?? {},
   spec: document.spec,
 });
 
-export const sameDesiredState = (stored: StoredObject, document: Pick<ValidDocument, 'metadata' | 'spec'>): boolean =>
+export const sameDesiredState = (stored: StoredObject, document: Pick<ValidDocument, 'metadata' | 'spec'> & { kind?: KindName }): boolean =>
   canonicalJson({ labels: stored.labels, annotations: stored.annotations, spec: stored.spec }) === canonicalJson(desiredState(document));
 
 export function createObjectService(deps: ObjectServiceDeps) {
@@ -62,9 +73,15 @@ export function createObjectService(deps: ObjectServiceDeps) {
     async create(stores: Writer, actor: string, document: ValidDocument, options: WriteOptions = {}): Promise<StoredObject> {
       const now = deps.now();
       const name = document.metadata.name ?? newName(document.kind, now);
+      const deployment = document.kind === 'Deployment';
+      if (options.status !== undefined && !deployment) throw new TypeError(`only a Deployment is created with a status, not a ${document.kind}`);
+      if (deployment) checkDeploymentLabels(document);
       if (!options.referencesChecked) await assertReferences(stores, document);
-      const created = await stores.objects.create({ kind: document.kind, name, ...desiredState(document) });
+      const status = deployment ? (options.status ?? { ...emptyDeploymentStatus() }) : undefined;
+      const created = await stores.objects.create({ kind: document.kind, name, ...desiredState(document), ...(status ? { status } : {}) });
       await recordObjectChange(stores.audit, { time: now, actor, action: 'create', before: null, after: created, via: options.via });
+      // After the audit append, which serialises concurrent writers on PostgreSQL (see the function).
+      if (deployment) await assertNoOtherActiveRollout(stores.objects, created);
       return created;
     },
 
@@ -78,6 +95,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
           { path: ['metadata', 'name'], message: `must be "${name}" (the name in the URL), or omitted` },
         ]);
       }
+      if (document.kind === 'Deployment') checkDeploymentLabels(document);
       const current = await get(stores, document.kind, name);
       const expected = document.metadata.version ?? current.version;
       if (expected !== current.version) throw new ConflictError(`${document.kind} "${name}" is at version ${current.version}, not ${expected}`, current.version);
