@@ -9,9 +9,9 @@
  *   histogram, rendered by `renderPrometheus`.
  *
  * Window resolution is one second. A bucket holds what finished during its second and belongs to a
- * window when the second's start lies in [startMs, endMs): windows aligned to whole seconds are
- * exact, consecutive windows never count a request twice, and an unaligned edge moves by less
- * than one second.
+ * window when the second's END lies in (startMs, endMs]: only complete seconds are counted, so a
+ * window never sees a bucket still filling up; consecutive windows [a, b) and [b, c) share no
+ * bucket and leave none out, whatever their alignment; a window reports at most one second late.
  *
  * The hot path (`record`) allocates nothing once a bucket's histogram exists: bucket histograms are
  * reset and reused as the ring wraps.
@@ -254,16 +254,16 @@ export class ProxyStats {
     if (!(Number.isFinite(startMs) && Number.isFinite(endMs))) throw new RangeError('window bounds must be finite numbers');
     if (endMs < startMs) throw new RangeError('window end is before its start');
     const retainedSince = this.retainedSinceMs();
-    if (Math.ceil(startMs / 1000) * 1000 < retainedSince) {
+    if (Math.floor(startMs / 1000) * 1000 < retainedSince) {
       throw new RangeError(
         `window starts at ${new Date(startMs).toISOString()}, before the retained ${this.retentionSeconds} s of history (since ${new Date(retainedSince).toISOString()})`,
       );
     }
     const stats = this.byVersion.get(version);
     if (!stats) return null;
-    // Buckets whose second starts in [startMs, endMs); never beyond the current second.
-    const first = Math.max(Math.ceil(startMs / 1000), retainedSince / 1000);
-    const last = Math.min(Math.ceil(endMs / 1000) - 1, Math.floor(this.now() / 1000));
+    // Buckets whose second ends in (startMs, endMs]; never the current, still-filling second.
+    const first = Math.max(Math.floor(startMs / 1000), retainedSince / 1000);
+    const last = Math.min(Math.floor(endMs / 1000) - 1, Math.floor(this.now() / 1000) - 1);
     if (last < first) return null;
     const merged = stats.merge(first, last);
     return merged.requests === 0 ? null : merged;

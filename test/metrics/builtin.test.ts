@@ -66,12 +66,14 @@ describe('BuiltinMetricProvider specifics', () => {
   });
 
   it('answers on the real clock for the window up to now, with requestRate as value', async () => {
-    const start = Date.now() - 1; // inside the current second: its bucket is excluded
+    const start = Date.now() - 1; // a second before the traffic: it adds nothing
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5)); // next second
     const from = Date.now();
     await s.generate({ version: '3.1.0', requests: 12, errors: 3 });
+    // Only complete seconds count: wait for the one the traffic ended in to be over.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
     const provider = new BuiltinMetricProvider({ stats: s.router.stats });
-    const endMs = Date.now() + 1;
+    const endMs = Date.now();
     const result = await provider.query({ metric: 'requestRate', window: { startMs: from - (from % 1000), endMs }, versions: { baseline: '3.0.0', canary: '3.1.0' } });
     expect(result.baseline).toBeNull();
     expect(result.canary).toMatchObject({ requests: 12, errors: 3, errorRate: 0.25 });

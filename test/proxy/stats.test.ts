@@ -12,7 +12,7 @@ function setup(retentionSeconds?: number) {
 }
 
 describe('ProxyStats windows (fake clock)', () => {
-  it('merges 1-second buckets: a bucket belongs to a window when its second starts in [start, end)', () => {
+  it('merges 1-second buckets: a bucket belongs to a window when its second ends in (start, end]', () => {
     const { clock, stats, record, t0 } = setup();
     // Second k (k = 0..9) gets k + 1 requests, one error in every even second.
     for (let k = 0; k < 10; k++) {
@@ -24,11 +24,18 @@ describe('ProxyStats windows (fake clock)', () => {
     expect(w(0, 10_000)).toMatchObject({ requests: 55, errors: 5 });
     expect(w(0, 1000)).toMatchObject({ requests: 1, errors: 1 });
     expect(w(3000, 5000)).toMatchObject({ requests: 4 + 5, errors: 1 });
-    // Unaligned edges: [2500, 4500) holds the buckets of seconds 3 and 4.
-    expect(w(2500, 4500)).toMatchObject({ requests: 4 + 5 });
-    // [2000, 2001) holds second 2's bucket; [2001, 3000) holds nothing.
-    expect(w(2000, 2001)).toMatchObject({ requests: 3 });
-    expect(w(2001, 3000)).toBeNull();
+    // Unaligned edges: [2500, 4500) holds the buckets of seconds 2 and 3 (ending at 3000 and 4000).
+    expect(w(2500, 4500)).toMatchObject({ requests: 3 + 4 });
+    // [2000, 2001) ends no second; [2001, 3000) holds second 2's bucket.
+    expect(w(2000, 2001)).toBeNull();
+    expect(w(2001, 3000)).toMatchObject({ requests: 3 });
+    // A second still filling up is not counted until it ends.
+    clock.set(t0 + 10_500);
+    record(200, 0.01);
+    expect(w(9000, 10_500)).toMatchObject({ requests: 10 });
+    clock.set(t0 + 11_000);
+    expect(w(10_500, 11_000)).toMatchObject({ requests: 1 });
+    clock.set(t0 + 10_000);
     // Consecutive windows partition the traffic: nothing counted twice or lost.
     const parts = [w(0, 3300), w(3300, 7000), w(7000, 10_000)].map((x) => x!.requests);
     expect(parts.reduce((a, b) => a + b, 0)).toBe(55);
@@ -42,14 +49,14 @@ describe('ProxyStats windows (fake clock)', () => {
     // The future and unknown versions: no data.
     expect(stats.window('1.0.0', t0 + 20_000, t0 + 30_000)).toBeNull();
     expect(stats.window('9.9.9', t0, t0 + 10_000)).toBeNull();
-    expect(stats.total('1.0.0')).toMatchObject({ requests: 55, errors: 5 });
+    expect(stats.total('1.0.0')).toMatchObject({ requests: 56, errors: 5 });
     expect(stats.total('9.9.9')).toBeNull();
   });
 
   it('quantiles are accurate to HDR precision and ordered', () => {
     const { clock, stats, record, t0 } = setup();
     for (let ms = 1; ms <= 1000; ms++) record(200, ms / 1000);
-    clock.advance(1);
+    clock.advance(1000);
     const l = stats.window('1.0.0', t0, t0 + 1000)!.latency!;
     expect(l.p50).toBeGreaterThan(0.495);
     expect(l.p50).toBeLessThan(0.505);
@@ -59,8 +66,10 @@ describe('ProxyStats windows (fake clock)', () => {
     expect(l.mean).toBeCloseTo(0.5005, 2);
     expect(l.p50 <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l.max).toBe(true);
     // Values beyond the histogram's range are clamped, not thrown.
+    clock.set(t0 + 500);
     record(200, 3600);
     record(200, 0);
+    clock.set(t0 + 1000);
     expect(stats.window('1.0.0', t0, t0 + 1000)!.requests).toBe(1002);
   });
 
@@ -70,9 +79,11 @@ describe('ProxyStats windows (fake clock)', () => {
       clock.set(t0 + s * 1000);
       record(s < 100 ? 500 : 200, 0.002);
     }
-    const now = clock.now(); // second 199
-    expect(stats.window('1.0.0', now - 59_000, now + 1000)).toMatchObject({ requests: 60, errors: 0 });
-    expect(() => stats.window('1.0.0', now - 60_000, now + 1000)).toThrow(/retained 60 s/);
+    clock.set(t0 + 200_000); // second 199 is complete
+    const now = clock.now();
+    // Retained and complete: seconds 141..199.
+    expect(stats.window('1.0.0', now - 59_000, now)).toMatchObject({ requests: 59, errors: 0 });
+    expect(() => stats.window('1.0.0', now - 60_000, now)).toThrow(/retained 60 s/);
     expect(() => stats.window('1.0.0', t0, now)).toThrow(RangeError);
     // Cumulative totals survive the ring.
     expect(stats.total('1.0.0')).toMatchObject({ requests: 200, errors: 100 });
@@ -80,7 +91,9 @@ describe('ProxyStats windows (fake clock)', () => {
     clock.advance(500_000);
     expect(stats.window('1.0.0', clock.now() - 59_000, clock.now() + 1)).toBeNull();
     record(200, 0.001);
-    expect(stats.window('1.0.0', clock.now() - 59_000, clock.now() + 1)).toMatchObject({ requests: 1 });
+    expect(stats.window('1.0.0', clock.now() - 59_000, clock.now() + 1)).toBeNull(); // its second is not over yet
+    clock.advance(1000);
+    expect(stats.window('1.0.0', clock.now() - 59_000, clock.now())).toMatchObject({ requests: 1 });
   });
 
   it('forgets versions idle for longer than the retention unless kept', () => {
