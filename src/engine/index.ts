@@ -76,6 +76,36 @@ export function createEngine(config: EngineConfig) {
       await controller.start();
     },
     wake: (name: string) => controller.wake(name),
+    /** Prometheus texts: the engine's counters, then each service's data plane. */
+    async metrics(): Promise<string[]> {
+      const { stats } = controller;
+      const lag = [...stats.lagSamples].sort((a, b) => a - b);
+      const quantile = (q: number) => (lag.length === 0 ? 0 : lag[Math.min(lag.length - 1, Math.floor(q * lag.length))]! / 1000);
+      const engineText = [
+        '# HELP rollgate_engine_passes_total Rollout passes run by this process.',
+        '# TYPE rollgate_engine_passes_total counter',
+        `rollgate_engine_passes_total ${stats.passes}`,
+        '# HELP rollgate_engine_status_writes_total Passes that wrote a status change.',
+        '# TYPE rollgate_engine_status_writes_total counter',
+        `rollgate_engine_status_writes_total ${stats.writes}`,
+        '# HELP rollgate_engine_conflicts_total Passes whose write lost a compare-and-swap and were run again.',
+        '# TYPE rollgate_engine_conflicts_total counter',
+        `rollgate_engine_conflicts_total ${stats.conflicts}`,
+        '# HELP rollgate_engine_errors_total Passes that failed and were retried.',
+        '# TYPE rollgate_engine_errors_total counter',
+        `rollgate_engine_errors_total ${stats.errors}`,
+        '# HELP rollgate_engine_pass_lag_seconds Delay between a pass being due and starting (recent passes).',
+        '# TYPE rollgate_engine_pass_lag_seconds gauge',
+        `rollgate_engine_pass_lag_seconds{quantile="0.5"} ${quantile(0.5)}`,
+        `rollgate_engine_pass_lag_seconds{quantile="0.99"} ${quantile(0.99)}`,
+        '# HELP rollgate_engine_owned_shards Rollout shards whose lease this process holds.',
+        '# TYPE rollgate_engine_owned_shards gauge',
+        `rollgate_engine_owned_shards ${controller.ownedShards().length}`,
+        '',
+      ].join('\n');
+      const planes = await Promise.all(runtimes.services().map(async (service) => (await runtimes.peek(service))?.renderPrometheus?.() ?? ''));
+      return [engineText, ...planes];
+    },
     /** Stops passes, then the services' data planes (routers, processes). */
     async stop(): Promise<void> {
       await controller.stop();

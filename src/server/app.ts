@@ -13,6 +13,7 @@ import type { AppEnv } from './context.js';
 import { createEventBus, type EventBus } from './events/bus.js';
 import { registerEventRoutes } from './events/routes.js';
 import { registerHealthRoutes } from './health/routes.js';
+import { registerMetricsRoutes } from './metrics/routes.js';
 import { requestLogger, type Logger } from './logger.js';
 import { registerObjectRoutes } from './objects/routes.js';
 import { createObjectService } from './objects/service.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
    * queued on its rollout, so an engine can wake that rollout at once. Errors are logged, not raised.
    */
   onDeploymentChange?: (name: string) => void;
+  /** Prometheus exposition served at /metrics (the engine's routers and counters); empty without one. */
+  metrics?: () => Promise<string>;
 }
 
 export type App = OpenAPIHono<AppEnv>;
@@ -69,6 +72,7 @@ export function createApp(deps: AppDeps): App {
 
   const objects = createObjectService({ now });
   registerHealthRoutes(app, { store, logger });
+  registerMetricsRoutes(app, { metrics: deps.metrics ?? (async () => '') });
   registerObjectRoutes(app, { store, commit, objects });
   registerApplyRoutes(app, { store, commit, apply: createApplyService({ objects }) });
   registerAuditRoutes(app, { store, audit: createAuditService() });

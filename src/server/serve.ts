@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import type { Store } from '../ports/store.js';
 import { createApp } from './app.js';
 import { createEventBus } from './events/bus.js';
+import { mergeExpositions } from './metrics/exposition.js';
 import { createCommit, type Commit } from './transaction.js';
 import type { Logger } from './logger.js';
 import { createTokenService } from './tokens/service.js';
@@ -35,6 +36,8 @@ export interface EngineHandle {
   start(): Promise<void>;
   wake(name: string): void;
   stop(): Promise<void>;
+  /** Prometheus exposition texts of the engine and the data planes it runs. */
+  metrics?(): Promise<string[]>;
 }
 
 /** Audit actor of the engine's own writes; they must not wake it again. */
@@ -53,8 +56,9 @@ const DEFAULT_GRACE_MS = 10_000;
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { store, logger } = config;
   const bus = createEventBus();
-  const app = createApp({ store, logger, bus, ...(config.bodyLimitBytes ? { bodyLimitBytes: config.bodyLimitBytes } : {}) });
   const engine = config.engine?.({ commit: createCommit(store, bus) }) ?? null;
+  const metrics = async () => mergeExpositions((await engine?.metrics?.()) ?? []);
+  const app = createApp({ store, logger, bus, metrics, ...(config.bodyLimitBytes ? { bodyLimitBytes: config.bodyLimitBytes } : {}) });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(created as Server)) as Server;

@@ -86,6 +86,13 @@ describe('engine: canary rollouts on real processes', () => {
     expect(service?.status).toMatchObject({ environments: { default: { stableVersion: '2.0.0' } } });
   }, 60_000);
 
+  it('exposes the engine and the router in Prometheus format', async () => {
+    const texts = await harness.engine.metrics();
+    const merged = texts.join('');
+    expect(merged).toMatch(/rollgate_engine_passes_total [1-9]/);
+    expect(merged).toMatch(/rollgate_proxy_requests_total\{[^}]*version="2\.0\.0"/);
+  });
+
   it('keeps a verifiable audit trail of every decision', async () => {
     expect(await auditChainOk(harness.store)).toBe(true);
     const events = await harness.store.read.audit.list({ kind: 'Deployment', name: 'shop-v3', limit: 1000 });
