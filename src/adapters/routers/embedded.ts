@@ -18,9 +18,9 @@ export interface EmbeddedRouterConfig {
   sticky?: boolean;
   /** Statistics clock and retention (default 15 minutes of 1-second buckets). */
   stats?: ProxyStatsOptions;
-  /** Idle ms after which an upstream request is abandoned (504). 0 = none (default). */
+  /** Longest wait for an upstream's response headers, or between two body chunks, before the request is abandoned (504). 0 = none (default). */
   upstreamTimeoutMs?: number;
-  /** Max concurrent sockets to one upstream endpoint. Default unlimited. */
+  /** Max concurrent connections in the pool to one upstream endpoint. Default unlimited. */
   maxSocketsPerEndpoint?: number;
   /** How long close() waits for requests in flight. Default 5000 ms. */
   stopGraceMs?: number;
