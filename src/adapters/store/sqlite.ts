@@ -1,7 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteAdapter,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type SqliteDatabase,
+  type SqliteDialectConfig,
+  type SqliteStatement,
+} from 'kysely';
 import type { Store } from '../../ports/store.js';
 import { createKyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
@@ -32,7 +42,7 @@ export async function openSqliteStore(config: SqliteStoreConfig): Promise<Store>
     // Durable at every checkpoint and safe against corruption in WAL mode; avoids an fsync per commit.
     database.pragma('synchronous = NORMAL');
 
-    db = new Kysely<Database>({ dialect: new StoreSqliteDialect({ database }) });
+    db = new Kysely<Database>({ dialect: new StoreSqliteDialect({ database: withStatementCache(database) }) });
     await migrateToLatest(db, 'sqlite');
     return createKyselyStore(db, 'sqlite');
   } catch (error) {
@@ -40,6 +50,37 @@ export async function openSqliteStore(config: SqliteStoreConfig): Promise<Store>
     else database.close();
     throw error;
   }
+}
+
+/** Prepared statements kept per database; the store issues a few dozen distinct SQL texts. */
+export const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver calls `prepare(sql)` on every query, and preparing costs as much as
+ * running a small statement. This keeps the last `size` prepared statements by SQL text (least
+ * recently used evicted). Reusing one is safe: better-sqlite3 resets a statement before each run,
+ * SQLite re-prepares it by itself after a schema change, and the store never streams (an open
+ * iterator would keep the statement busy).
+ */
+export function withStatementCache(database: BetterSqlite3.Database, size = STATEMENT_CACHE_SIZE): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    prepare(sql: string): SqliteStatement {
+      let statement = statements.get(sql);
+      if (statement) {
+        statements.delete(sql);
+      } else {
+        statement = database.prepare(sql);
+        if (statements.size >= size) statements.delete(statements.keys().next().value as string);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+    close(): void {
+      statements.clear();
+      database.close();
+    },
+  };
 }
 
 /**
