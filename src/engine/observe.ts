@@ -35,7 +35,7 @@ async function measure(runtime: ServiceRuntime, spec: RolloutSpec, status: Rollo
         }
         const provider = runtime.metrics.prometheus;
         if (!provider) return { ...base, result: { error: 'no Prometheus metric provider is configured' } };
-        const result = await provider.query({ metric: entry.provider.prometheus.query, window: entry.window, versions: entry.versions });
+        const result = await provider.query({ metric: entry.provider.prometheus.query ?? '', window: entry.window, versions: entry.versions });
         return { ...base, result };
       } catch (error) {
         return { ...base, result: { error: (error as Error).message } };

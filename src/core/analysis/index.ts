@@ -3,10 +3,9 @@ export * from './types.js';
 export { checkCelExpression, compileCondition, latencyQuantile, measurementBindings, sampleToCel, SAMPLE_FIELDS, type CelReferences, type CompiledCondition } from './cel.js';
 export {
   checkAnalysisTemplate,
-  checkMetric,
   DEFAULT_JUDGE,
   judgeFor,
-  judgeNameOf,
+  metricJudgeConfigs,
   JUDGES,
   thresholdJudge,
   type AnalysisJudge,
@@ -31,3 +30,4 @@ export {
   type CreateRunInput,
   type MeasurementResult,
 } from './run.js';
+export * from './histogram.js';

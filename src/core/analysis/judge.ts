@@ -1,13 +1,15 @@
 /**
  * Judges turn one measurement (baseline and canary samples) into a verdict. The rollout state
- * machine only sees `AnalysisJudge`; a metric picks its judge by name (`judge:` in the template,
- * default `threshold`). Later judges (e.g. `sequential` e-values, `mannWhitney`) plug in here by
- * adding an entry to `JUDGES`, carrying their evidence from one measurement to the next in `state`
- * and ending a metric early with `conclusion`; decide() does not change.
+ * machine only sees `AnalysisJudge`; a template picks its judge with `judge:` (default
+ * `threshold`), resolved per metric into a `MetricJudgeConfig` frozen in the run's settings.
+ * Judges carry their evidence from one measurement to the next in `state` and may end a metric
+ * early with `conclusion`; decide() does not change.
  */
 import { checkCelExpression, compileCondition, latencyQuantile, measurementBindings, missingReferences } from './cel.js';
-import type { JsonValue, MeasurementPhase, MetricSpec, Sample } from './types.js';
+import type { JsonValue, JudgeKind, MeasurementPhase, MetricJudgeConfig, MetricSpec, Sample } from './types.js';
 import type { AnalysisTemplateSpec } from '../resources/analysis-template.js';
+import { sequentialJudge } from './sequential/judge.js';
+import { mannWhitneyJudge } from './kayenta/judge.js';
 
 export interface JudgeInput {
   metric: MetricSpec;
@@ -15,6 +17,8 @@ export interface JudgeInput {
   canary: Sample | null;
   /** What this judge returned as `state` for the previous measurement of the metric (null at first). */
   state: JsonValue;
+  /** The judge's settings for this metric (its `kind` names this judge). */
+  config: MetricJudgeConfig;
 }
 
 export interface JudgeVerdict {
@@ -36,9 +40,9 @@ export interface FieldProblem {
 }
 
 export interface AnalysisJudge {
-  readonly name: string;
+  readonly name: JudgeKind;
   /** Apply-time validation of a metric for this judge; [] when it is fine. */
-  check(metric: MetricSpec): FieldProblem[];
+  check(metric: MetricSpec, config: MetricJudgeConfig): FieldProblem[];
   /** The verdict on one measurement. Must be pure and never throw. */
   judge(input: JudgeInput): JudgeVerdict;
 }
@@ -61,7 +65,7 @@ const verdict = (phase: MeasurementPhase, message: string | null, details: Judge
  * no value in the window (or a missing canary sample, or a missing baseline it mentions) makes it `NoData`.
  */
 export const thresholdJudge: AnalysisJudge = {
-  name: 'threshold',
+  name: 'threshold' as const,
   check(metric) {
     const problems: FieldProblem[] = [];
     const success = metric.successCondition;
@@ -118,26 +122,55 @@ export const thresholdJudge: AnalysisJudge = {
   },
 };
 
-/** The judges a metric can select with `judge:`. */
-export const JUDGES: ReadonlyMap<string, AnalysisJudge> = new Map([[thresholdJudge.name, thresholdJudge]]);
+/** The judges a template can select with `judge:`. */
+export const JUDGES: ReadonlyMap<JudgeKind, AnalysisJudge> = new Map<JudgeKind, AnalysisJudge>([
+  [thresholdJudge.name, thresholdJudge],
+  [sequentialJudge.name, sequentialJudge],
+  [mannWhitneyJudge.name, mannWhitneyJudge],
+]);
 
-export const DEFAULT_JUDGE = 'threshold';
+export const DEFAULT_JUDGE: JudgeKind = 'threshold';
 
-/** The judge name a metric selects (`judge:` when the template schema carries it), default `threshold`. */
-export function judgeNameOf(metric: MetricSpec): string {
-  const name = (metric as { judge?: unknown }).judge;
-  return typeof name === 'string' && name !== '' ? name : DEFAULT_JUDGE;
+export function judgeFor(config: MetricJudgeConfig | undefined): AnalysisJudge | null {
+  return JUDGES.get(config?.kind ?? DEFAULT_JUDGE) ?? null;
 }
 
-export function judgeFor(metric: MetricSpec): AnalysisJudge | null {
-  return JUDGES.get(judgeNameOf(metric)) ?? null;
-}
-
-/** Apply-time problems of one metric, with fields relative to the metric. */
-export function checkMetric(metric: MetricSpec): FieldProblem[] {
-  const judge = judgeFor(metric);
-  if (!judge) return [{ field: 'judge', message: `unknown judge "${judgeNameOf(metric)}"; known: ${[...JUDGES.keys()].join(', ')}` }];
-  return judge.check(metric);
+/**
+ * The judge settings of every metric of a template, in order: the template's `judge:` with the
+ * metric's own overrides; for `sequential`, α is split across the metrics by `weight`
+ * (Bonferroni), so the template's family-wise false-alarm rate stays ≤ α.
+ */
+export function metricJudgeConfigs(spec: AnalysisTemplateSpec): MetricJudgeConfig[] {
+  const judge = spec.judge;
+  if (judge && 'sequential' in judge) {
+    const s = judge.sequential;
+    const alpha = s.alpha ?? 0.05;
+    const weights = spec.metrics.map((metric) => metric.weight ?? 1);
+    const total = weights.reduce((sum, weight) => sum + weight, 0);
+    return weights.map((weight) => ({
+      kind: 'sequential' as const,
+      alpha: (alpha * weight) / total,
+      templateAlpha: alpha,
+      tolerance: s.tolerance ?? 0.1,
+      quantiles: [...(s.quantiles ?? [0.5, 0.9, 0.99])],
+      edgeSamples: s.edgeSamples ?? 500,
+    }));
+  }
+  if (judge && 'mannWhitney' in judge) {
+    const m = judge.mannWhitney;
+    return spec.metrics.map((metric) => ({
+      kind: 'mannWhitney' as const,
+      confidence: m.confidence ?? 0.98,
+      tolerance: m.tolerance ?? 0.25,
+      allowedIncrease: metric.allowedIncrease ?? m.allowedIncrease ?? 1,
+      criticalIncrease: metric.criticalIncrease ?? m.criticalIncrease ?? 1,
+      direction: metric.direction ?? m.direction ?? 'either',
+      nanStrategy: m.nanStrategy ?? 'remove',
+      group: metric.group ?? 'default',
+      critical: metric.critical ?? false,
+    }));
+  }
+  return spec.metrics.map(() => ({ kind: 'threshold' as const }));
 }
 
 /**
@@ -147,10 +180,21 @@ export function checkMetric(metric: MetricSpec): FieldProblem[] {
 export function checkAnalysisTemplate(spec: AnalysisTemplateSpec): Array<{ path: (string | number)[]; message: string }> {
   const problems: Array<{ path: (string | number)[]; message: string }> = [];
   const seen = new Set<string>();
+  const configs = metricJudgeConfigs(spec);
   spec.metrics.forEach((metric, index) => {
     if (seen.has(metric.name)) problems.push({ path: ['metrics', index, 'name'], message: `duplicate metric name "${metric.name}"` });
     seen.add(metric.name);
-    for (const problem of checkMetric(metric)) problems.push({ path: ['metrics', index, problem.field], message: problem.message });
+    const config = configs[index]!;
+    const judge = judgeFor(config);
+    if (!judge) {
+      problems.push({ path: ['judge'], message: `unknown judge "${config.kind}"` });
+      return;
+    }
+    for (const problem of judge.check(metric, config)) problems.push({ path: ['metrics', index, problem.field], message: problem.message });
   });
+  const judge = spec.judge;
+  if (judge && 'mannWhitney' in judge && (judge.mannWhitney.marginal ?? 75) > (judge.mannWhitney.pass ?? 95)) {
+    problems.push({ path: ['judge', 'mannWhitney', 'marginal'], message: 'marginal must not be above pass' });
+  }
   return problems;
 }

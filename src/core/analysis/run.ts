@@ -5,12 +5,13 @@
  */
 import { durationToMs } from '../resources/common.js';
 import type { AnalysisTemplateSpec } from '../resources/analysis-template.js';
-import { judgeFor, judgeNameOf } from './judge.js';
+import { judgeFor, metricJudgeConfigs } from './judge.js';
 import type {
   AnalysisRunKind,
   AnalysisRunStatus,
   Measurement,
   MeasurementCount,
+  MetricJudgeConfig,
   MetricRunStatus,
   MetricSettings,
   MetricSpec,
@@ -59,21 +60,41 @@ const durationMs = (value: string | undefined, fallback: number): number => {
   return Number.isFinite(ms) ? ms : fallback;
 };
 
-/** The effective settings of a metric. */
-export function metricSettings(metric: MetricSpec, defaultCount: number | null, failureLimit?: number): MetricSettings {
+/**
+ * The effective settings of a metric. A sequential judge's `horizon` sets `count` (horizon /
+ * interval) and its alarms are its only failures; a mannWhitney metric never fails on its own (the
+ * template's score decides).
+ */
+export function metricSettings(
+  metric: MetricSpec,
+  defaultCount: number | null,
+  failureLimit?: number,
+  judge: MetricJudgeConfig = { kind: 'threshold' },
+  horizonMs?: number,
+): MetricSettings {
   const policy = metric.noDataPolicy;
+  const intervalMs = Math.max(1, durationMs(metric.interval, ANALYSIS_DEFAULTS.intervalMs));
+  let count = metric.count ?? defaultCount;
+  if (judge.kind === 'sequential' && horizonMs !== undefined && metric.count === undefined) count = Math.max(1, Math.ceil(horizonMs / intervalMs));
+  let limit = failureLimit ?? metric.failureLimit ?? ANALYSIS_DEFAULTS.failureLimit;
+  if (judge.kind === 'sequential') limit = 0;
+  if (judge.kind === 'mannWhitney') limit = MANN_WHITNEY_NO_FAILURE_LIMIT;
   return {
-    count: metric.count ?? defaultCount,
-    intervalMs: Math.max(1, durationMs(metric.interval, ANALYSIS_DEFAULTS.intervalMs)),
+    count,
+    intervalMs,
     initialDelayMs: durationMs(metric.initialDelay, ANALYSIS_DEFAULTS.initialDelayMs),
-    failureLimit: failureLimit ?? metric.failureLimit ?? ANALYSIS_DEFAULTS.failureLimit,
+    failureLimit: limit,
     inconclusiveLimit: metric.inconclusiveLimit ?? ANALYSIS_DEFAULTS.inconclusiveLimit,
     consecutiveErrorLimit: metric.consecutiveErrorLimit ?? ANALYSIS_DEFAULTS.consecutiveErrorLimit,
     noDataPolicy: policy === 'fail' || policy === 'pass' || policy === 'pause' ? policy : ANALYSIS_DEFAULTS.noDataPolicy,
     successCondition: typeof metric.successCondition === 'string' ? metric.successCondition : null,
     failureCondition: typeof metric.failureCondition === 'string' ? metric.failureCondition : null,
+    judge,
   };
 }
+
+/** failureLimit of a mannWhitney metric: its High / Low measurements feed the score, never fail the metric. */
+const MANN_WHITNEY_NO_FAILURE_LIMIT = 1_000_000_000;
 
 export const metricKey = (template: string, metric: string): string => `${template}/${metric}`;
 
@@ -84,14 +105,18 @@ export const metricKey = (template: string, metric: string): string => `${templa
 export function createRun(input: CreateRunInput): AnalysisRunStatus {
   const metrics: MetricRunStatus[] = [];
   for (const template of input.templates) {
-    for (const metric of template.spec.metrics) {
-      const settings = metricSettings(metric, input.defaultCount, input.failureLimit);
+    const judges = metricJudgeConfigs(template.spec);
+    const judgeSpec = template.spec.judge;
+    const horizon = judgeSpec && 'sequential' in judgeSpec && judgeSpec.sequential.horizon ? durationMs(judgeSpec.sequential.horizon, NaN) : undefined;
+    for (const [index, metric] of template.spec.metrics.entries()) {
+      const judge = judges[index]!;
+      const settings = metricSettings(metric, input.defaultCount, input.failureLimit, judge, Number.isFinite(horizon) ? horizon : undefined);
       const windowStart = input.startedAt + settings.initialDelayMs;
       metrics.push({
         key: metricKey(template.name, metric.name),
         template: template.name,
         name: metric.name,
-        judge: judgeNameOf(metric),
+        judge: judge.kind,
         phase: 'Running',
         settings,
         counted: 0,
@@ -179,10 +204,11 @@ function judgeMeasurement(metric: MetricSpec, state: MetricRunStatus, result: Me
   if ('error' in result.result) {
     return { phase: 'Error' as const, message: `provider: ${String(result.result.error)}`, details: null, state: undefined, conclusion: undefined };
   }
-  const judge = judgeFor(metric);
+  const config = state.settings.judge ?? { kind: 'threshold' as const };
+  const judge = judgeFor(config);
   if (!judge) return { phase: 'Error' as const, message: `unknown judge "${state.judge}"`, details: null, state: undefined, conclusion: undefined };
   try {
-    return judge.judge({ metric, baseline: result.result.baseline, canary: result.result.canary, state: state.judgeState });
+    return judge.judge({ metric, baseline: result.result.baseline, canary: result.result.canary, state: state.judgeState, config });
   } catch (error) {
     return { phase: 'Error' as const, message: `judge ${judge.name}: ${error instanceof Error ? error.message : String(error)}`, details: null, state: undefined, conclusion: undefined };
   }

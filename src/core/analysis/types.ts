@@ -32,7 +32,48 @@ export interface Sample {
   latency: LatencySummary | null;
   /** Single-number providers (e.g. a PromQL query). */
   value?: number | null;
+  /** Latency distribution in the window, for judges that test distributions (sequential). */
+  histogram?: LatencyHistogram | null;
 }
+
+/**
+ * Latency histogram of one version in one window. `bounds` are ascending upper bounds in seconds;
+ * `counts[i]` (non-cumulative) holds the requests with latency in (bounds[i-1], bounds[i]], and the
+ * extra last count those above the last bound: `counts.length === bounds.length + 1`. Prometheus
+ * classic histograms map onto it directly (`le` bounds, +Inf last); the embedded router reports
+ * FINE_LATENCY_BOUNDS (src/core/analysis/histogram.ts).
+ */
+export interface LatencyHistogram {
+  bounds: number[];
+  counts: number[];
+}
+
+/** The judge a template selects, with its settings resolved for one metric (frozen in the run). */
+export type MetricJudgeConfig =
+  | { kind: 'threshold' }
+  | {
+      kind: 'sequential';
+      /** This metric's share of the template's α (Bonferroni by `weight`). */
+      alpha: number;
+      /** The template's α, for display. */
+      templateAlpha: number;
+      tolerance: number;
+      quantiles: number[];
+      edgeSamples: number;
+    }
+  | {
+      kind: 'mannWhitney';
+      confidence: number;
+      tolerance: number;
+      allowedIncrease: number;
+      criticalIncrease: number;
+      direction: 'increase' | 'decrease' | 'either';
+      nanStrategy: 'remove' | 'replace';
+      group: string;
+      critical: boolean;
+    };
+
+export type JudgeKind = MetricJudgeConfig['kind'];
 
 /** A provider's answer for one window. A null sample means "no data" for that version (not zero requests). */
 export interface SamplePair {
@@ -90,6 +131,8 @@ export interface MetricSettings {
   noDataPolicy: NoDataPolicy;
   successCondition: string | null;
   failureCondition: string | null;
+  /** The judge and its settings (absent in statuses written before judges were selectable: threshold). */
+  judge?: MetricJudgeConfig;
 }
 
 /**
@@ -109,7 +152,7 @@ export interface MetricRunStatus {
   key: string;
   template: string;
   name: string;
-  /** Name of the judge deciding each measurement (`threshold`). */
+  /** Name of the judge deciding each measurement: `threshold`, `sequential` or `mannWhitney`. */
   judge: string;
   phase: MetricPhase;
   settings: MetricSettings;
@@ -161,4 +204,20 @@ export interface AnalysisRunStatus {
   phase: AnalysisRunPhase;
   message: string | null;
   metrics: MetricRunStatus[];
+  /** mannWhitney templates: the Kayenta-style score after each complete interval (newest last, at most 20). */
+  scores?: TemplateScore[];
+}
+
+/** Kayenta-style score of one template after interval `interval` (every metric measured that often). */
+export interface TemplateScore {
+  template: string;
+  interval: number;
+  at: number;
+  /** 0..100. */
+  score: number;
+  outcome: 'Pass' | 'Marginal' | 'Fail';
+  /** Score of each group (0..100). */
+  groups: { [group: string]: number };
+  /** Why it is 0, or which metrics were High / Low / NoData. */
+  message: string | null;
 }

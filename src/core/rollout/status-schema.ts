@@ -16,6 +16,7 @@ const sampleSchema = z.object({
   errorRate: finite.nullable(),
   latency: z.object({ mean: finite, p50: finite, p90: finite, p95: finite, p99: finite, max: finite }).nullable(),
   value: finite.nullable().optional(),
+  histogram: z.object({ bounds: z.array(finite), counts: z.array(finite) }).nullable().optional(),
 });
 
 const measurementSchema = z.object({
@@ -50,6 +51,7 @@ const metricRunSchema = z.object({
     noDataPolicy: z.enum(['pause', 'fail', 'pass']),
     successCondition: z.string().nullable(),
     failureCondition: z.string().nullable(),
+    judge: z.object({ kind: z.enum(['threshold', 'sequential', 'mannWhitney']) }).catchall(z.json()).optional(),
   }),
   counted: count,
   successful: count,
@@ -78,6 +80,19 @@ const analysisRunSchema = z.object({
   phase: z.enum(['Running', 'Successful', 'Failed', 'Inconclusive', 'Terminated']),
   message: z.string().nullable(),
   metrics: z.array(metricRunSchema),
+  scores: z
+    .array(
+      z.object({
+        template: z.string(),
+        interval: count,
+        at: time,
+        score: finite,
+        outcome: z.enum(['Pass', 'Marginal', 'Fail']),
+        groups: z.record(z.string(), finite),
+        message: z.string().nullable(),
+      }),
+    )
+    .optional(),
 });
 
 const headerRouteSchema = z.object({

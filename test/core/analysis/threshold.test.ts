@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkCelExpression, compileCondition, measurementBindings, sampleToCel } from '../../../src/core/analysis/cel.js';
-import { checkAnalysisTemplate, checkMetric, judgeFor, thresholdJudge } from '../../../src/core/analysis/judge.js';
+import { checkAnalysisTemplate, judgeFor, thresholdJudge } from '../../../src/core/analysis/judge.js';
 import type { MetricSpec, Sample } from '../../../src/core/analysis/types.js';
 
 const sample = (requests: number, errors: number, p99 = 0.2, value?: number): Sample => ({
@@ -60,7 +60,7 @@ describe('CEL bindings', () => {
         metric: { ...metric({ successCondition: 'canary.latency <= baseline.latency * 1.2' }), provider: { builtin: { metric: 'latency', ...(quantile ? { quantile } : {}) } } },
         baseline: sample(100, 0, 0.2),
         canary,
-        state: null,
+        state: null, config: { kind: "threshold" },
       }).phase;
     expect(judged(0.99, sample(100, 0, 0.5))).toBe('Failed'); // p99 0.5 vs 0.2
     expect(judged(0.5, sample(100, 0, 0.5))).toBe('Successful'); // p50 is the same in both
@@ -88,12 +88,12 @@ describe('threshold judge (Argo Rollouts semantics)', () => {
     ['both hold → failure wins', { successCondition: 'canary.requests > 1.0', failureCondition: 'canary.errors > 1.0' }, bad, 'Failed'],
     ['no condition → Inconclusive (never a silent pass)', {}, good, 'Inconclusive'],
   ] as const)('%s', (_name, conditions, canary, phase) => {
-    const verdict = thresholdJudge.judge({ metric: metric(conditions), baseline: base, canary, state: null });
+    const verdict = thresholdJudge.judge({ metric: metric(conditions), baseline: base, canary, state: null, config: { kind: 'threshold' } });
     expect(verdict.phase).toBe(phase);
   });
 
   it('stores what each condition returned', () => {
-    const verdict = thresholdJudge.judge({ metric: metric({ successCondition: success, failureCondition: failure }), baseline: base, canary: middling, state: null });
+    const verdict = thresholdJudge.judge({ metric: metric({ successCondition: success, failureCondition: failure }), baseline: base, canary: middling, state: null, config: { kind: 'threshold' } });
     expect(verdict.details).toEqual({ success: false, failure: false });
     expect(verdict.message).toMatch(/neither/);
   });
@@ -105,17 +105,17 @@ describe('threshold judge (Argo Rollouts semantics)', () => {
     ['latency without finished requests', { successCondition: 'canary.p99 < baseline.p99 * 1.2' }, base, { ...good, latency: null }, /canary\.p99 had no value/],
     ['result without a value', { successCondition: 'result < 5.0' }, base, good, /result had no value/],
   ] as const)('NoData: %s', (_name, conditions, baseline, canary, message) => {
-    const verdict = thresholdJudge.judge({ metric: metric(conditions), baseline, canary, state: null });
+    const verdict = thresholdJudge.judge({ metric: metric(conditions), baseline, canary, state: null, config: { kind: 'threshold' } });
     expect(verdict.phase).toBe('NoData');
     expect(verdict.message).toMatch(message);
   });
 
   it('a missing baseline is fine when the condition does not read it', () => {
-    expect(thresholdJudge.judge({ metric: metric({ successCondition: success }), baseline: null, canary: good, state: null }).phase).toBe('Successful');
+    expect(thresholdJudge.judge({ metric: metric({ successCondition: success }), baseline: null, canary: good, state: null, config: { kind: 'threshold' } }).phase).toBe('Successful');
   });
 
   it('single-value providers: result = canary.value', () => {
-    const verdict = thresholdJudge.judge({ metric: metric({ successCondition: 'result < 5.0' }), baseline: null, canary: sample(10, 0, 0.1, 3), state: null });
+    const verdict = thresholdJudge.judge({ metric: metric({ successCondition: 'result < 5.0' }), baseline: null, canary: sample(10, 0, 0.1, 3), state: null, config: { kind: 'threshold' } });
     expect(verdict.phase).toBe('Successful');
   });
 
@@ -125,7 +125,7 @@ describe('threshold judge (Argo Rollouts semantics)', () => {
     ['a syntax error', 'canary.errorRate <', /successCondition: /],
     ['a type error', "canary.p99 < 'fast'", /no matching overload/],
   ])('Error: %s, with the text', (_name, successCondition, message) => {
-    const verdict = thresholdJudge.judge({ metric: metric({ successCondition }), baseline: base, canary: sample(10, 0), state: null });
+    const verdict = thresholdJudge.judge({ metric: metric({ successCondition }), baseline: base, canary: sample(10, 0), state: null, config: { kind: 'threshold' } });
     expect(verdict.phase).toBe('Error');
     expect(verdict.message).toMatch(message);
   });
@@ -133,10 +133,9 @@ describe('threshold judge (Argo Rollouts semantics)', () => {
 
 describe('judge selection and template checks', () => {
   it('threshold is the default judge; an unknown judge is an apply-time error', () => {
-    expect(judgeFor(metric({ successCondition: 'canary.errors < 1.0' }))?.name).toBe('threshold');
-    expect(checkMetric({ ...metric({ successCondition: 'canary.errors < 1.0' }), judge: 'magic' } as MetricSpec)).toEqual([
-      { field: 'judge', message: 'unknown judge "magic"; known: threshold' },
-    ]);
+    expect(judgeFor(undefined)?.name).toBe('threshold');
+    expect(judgeFor({ kind: 'sequential' } as never)?.name).toBe('sequential');
+    expect(judgeFor({ kind: 'magic' } as never)).toBeNull();
   });
 
   it('names the offending field of a template', () => {
