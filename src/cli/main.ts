@@ -6,6 +6,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { CliContext, DEFAULT_DATA_DIR, DEFAULT_SERVER, EXIT_CODES, OUTPUT_FORMATS, processIO, type CliIO } from './context.js';
+import { registerAnalysisCommands } from './commands/analysis.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -97,6 +98,7 @@ export function createProgram(ctx: CliContext, options: { versionOption?: boolea
   registerRolloutCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerAnalysisCommands(program, ctx);
   return program;
 }
 

@@ -10,11 +10,11 @@ import type { Store } from '../ports/store.js';
 import { createController, type EngineLogger } from './controller.js';
 import type { Commit } from './pass.js';
 import { restoreDataPlane } from './restore.js';
-import { createRuntimeRegistry, defaultRuntimeFactory, type RuntimeFactory } from './runtime.js';
+import { createRuntimeRegistry, defaultRuntimeFactory, prometheusProviders, withPrometheus, type PrometheusSettings, type RuntimeFactory } from './runtime.js';
 
 export { createController, shardOf, SHARD_COUNT, type Controller, type EngineLogger } from './controller.js';
 export { LeaseLostError, runPass, type Commit, type PassOutcome } from './pass.js';
-export { createRuntimeRegistry, defaultRuntimeFactory, type RuntimeFactory, type RuntimeRegistry, type ServiceRuntime } from './runtime.js';
+export { createRuntimeRegistry, defaultRuntimeFactory, prometheusProviders, type PrometheusSettings, type RuntimeFactory, type RuntimeRegistry, type ServiceRuntime } from './runtime.js';
 export { DEFAULT_ENVIRONMENT, resolveRolloutSpec, stableVersionOf } from './resolve.js';
 
 export interface EngineConfig {
@@ -27,6 +27,12 @@ export interface EngineConfig {
   commit?: Commit;
   notifier?: Notifier;
   runtimeFactory?: RuntimeFactory;
+  /**
+   * Prometheus for analysis metrics with a `prometheus` provider: `address` serves the metrics that
+   * set none of their own (`rollgate serve --prometheus-url`); metrics with an `address` work
+   * without it. Given to every runtime, including those of a custom `runtimeFactory`.
+   */
+  prometheus?: PrometheusSettings;
   now?: () => Date;
   holderId?: string;
   leaseTtlMs?: number;
@@ -35,8 +41,9 @@ export interface EngineConfig {
 
 export function createEngine(config: EngineConfig) {
   const build = config.runtimeFactory ?? defaultRuntimeFactory({ logDir: path.join(config.dataDir, 'services'), workingDir: config.workingDir ?? process.cwd() });
+  const prometheus = prometheusProviders(config.prometheus);
   const runtimes = createRuntimeRegistry(async (service, spec) => {
-    const runtime = await build(service, spec);
+    const runtime = withPrometheus(await build(service, spec), prometheus);
     const stored = await config.store.read.objects.get('Service', service);
     try {
       if (stored) await restoreDataPlane(config.store.read, runtime, stored);

@@ -1,6 +1,8 @@
 /** Gathers what decide() needs to see: the target's versions, the router's live state, due measurements. */
-import { dueMeasurements, type MeasurementObservation, type Observations, type Operation, type RolloutSpec, type RolloutStatus, type TargetObservation, type TargetState } from '../core/rollout/index.js';
+import { durationToMs } from '../core/resources/common.js';
+import { dueMeasurements, type DueMeasurement, type MeasurementObservation, type Observations, type Operation, type RolloutSpec, type RolloutStatus, type TargetObservation, type TargetState } from '../core/rollout/index.js';
 import type { VersionState } from '../ports/deploy-target.js';
+import type { MetricQueries, MetricQuery } from '../ports/metric-provider.js';
 import type { ServiceRuntime } from './runtime.js';
 
 const TARGET_STATES: Record<VersionState['phase'], TargetState> = {
@@ -20,6 +22,31 @@ function targetObservation(states: VersionState[], version: string | null): Targ
   return { version, state: mapped, ...(state.message ? { message: state.message } : {}) };
 }
 
+const NO_PROMETHEUS =
+  'no Prometheus is configured: start the server with --prometheus-url URL (or env ROLLGATE_PROMETHEUS_URL), or set the metric\'s provider.prometheus.address';
+
+/** The metric's `prometheus` block as a MetricQuery: its PromQL templates, step, timeout and retries, the service and the run's arguments. */
+export function prometheusQuery(entry: DueMeasurement, service: string): MetricQuery {
+  if (!('prometheus' in entry.provider)) throw new TypeError(`metric ${entry.metric} has no prometheus provider`);
+  const block = entry.provider.prometheus;
+  const queries: MetricQueries = {};
+  if (block.query !== undefined) queries.value = block.query;
+  if (block.requests !== undefined) queries.requests = block.requests;
+  if (block.errors !== undefined) queries.errors = block.errors;
+  if (block.histogram !== undefined) queries.histogram = block.histogram;
+  return {
+    metric: entry.metric,
+    window: entry.window,
+    versions: entry.versions,
+    queries,
+    ...(block.step !== undefined ? { stepMs: durationToMs(block.step) } : {}),
+    ...(block.timeout !== undefined ? { timeoutMs: durationToMs(block.timeout) } : {}),
+    ...(block.retries !== undefined ? { retries: block.retries } : {}),
+    service,
+    args: { ...entry.args },
+  };
+}
+
 /** Queries every due measurement; a provider failure becomes that measurement's error, never the pass's. */
 async function measure(runtime: ServiceRuntime, spec: RolloutSpec, status: RolloutStatus | null, now: number): Promise<MeasurementObservation[]> {
   const due = dueMeasurements(spec, status, now);
@@ -33,9 +60,10 @@ async function measure(runtime: ServiceRuntime, spec: RolloutSpec, status: Rollo
           const result = await provider.query({ metric: entry.provider.builtin.metric, window: entry.window, versions: entry.versions });
           return { ...base, result };
         }
-        const provider = runtime.metrics.prometheus;
-        if (!provider) return { ...base, result: { error: 'no Prometheus metric provider is configured' } };
-        const result = await provider.query({ metric: entry.provider.prometheus.query ?? '', window: entry.window, versions: entry.versions });
+        const block = entry.provider.prometheus;
+        const provider = block.address ? runtime.prometheusAt?.(block.address) : runtime.metrics.prometheus;
+        if (!provider) return { ...base, result: { error: block.address ? 'this service\'s runtime cannot query Prometheus' : NO_PROMETHEUS } };
+        const result = await provider.query(prometheusQuery(entry, spec.service));
         return { ...base, result };
       } catch (error) {
         return { ...base, result: { error: (error as Error).message } };

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { BuiltinMetricProvider } from '../adapters/metrics/builtin.js';
+import { PrometheusMetricProvider } from '../adapters/metrics/prometheus.js';
 import { EmbeddedRouter } from '../adapters/routers/embedded.js';
 import { ProcessTarget } from '../adapters/targets/process.js';
 import type { ServiceSpec } from '../core/resources/service.js';
@@ -15,8 +16,13 @@ import type { TrafficRouter } from '../ports/traffic-router.js';
 export interface ServiceRuntime {
   target: DeployTarget;
   router: TrafficRouter;
-  /** Providers by the key an AnalysisTemplate metric names (`builtin`, `prometheus`). */
+  /**
+   * Providers by the key an AnalysisTemplate metric names (`builtin`, `prometheus`). The engine adds
+   * `prometheus` when it was configured with a Prometheus address (see `withPrometheus`).
+   */
   metrics: Partial<Record<string, MetricProvider>>;
+  /** The Prometheus provider for a metric's own `provider.prometheus.address` (added by the engine). */
+  prometheusAt?: (address: string) => MetricProvider;
   /** Prometheus exposition of the data plane, when the router has one. */
   renderPrometheus?: () => string;
   /** Where the router listens, for people and the demo. null: not an embedded router. */
@@ -63,6 +69,51 @@ export function statsSince(provider: MetricProvider, sinceMs: number): MetricPro
       return provider.query(query);
     },
   };
+}
+
+/** How the engine reaches Prometheus (`rollgate serve --prometheus-url`). */
+export interface PrometheusSettings {
+  /** Base URL used by metrics that set no `address`; absent: such metrics report that none is configured. */
+  address?: string;
+  /** Per-request timeout, ms (provider default 10 s; a metric's `timeout` overrides it). */
+  timeoutMs?: number;
+  /** Retries after a network error, 5xx or timeout (provider default 2; a metric's `retries` overrides it). */
+  retries?: number;
+  /** fetch for the providers (tests). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * Prometheus providers by address, built on first use and shared by every service (the provider
+ * keeps no state but its settings). The default address is checked at once: a malformed one fails
+ * here, when the engine is created, rather than at the first measurement.
+ */
+export function prometheusProviders(settings: PrometheusSettings = {}) {
+  const frozen = Object.freeze({ ...settings });
+  const cache = new Map<string, MetricProvider>();
+  const at = (address: string): MetricProvider => {
+    let provider = cache.get(address);
+    if (!provider) {
+      provider = new PrometheusMetricProvider({
+        address,
+        ...(frozen.timeoutMs !== undefined ? { timeoutMs: frozen.timeoutMs } : {}),
+        ...(frozen.retries !== undefined ? { retries: frozen.retries } : {}),
+        ...(frozen.fetch ? { fetch: frozen.fetch } : {}),
+      });
+      cache.set(address, provider);
+    }
+    return provider;
+  };
+  return { default: frozen.address ? at(frozen.address) : null, at };
+}
+
+export type PrometheusProviders = ReturnType<typeof prometheusProviders>;
+
+/** Gives a runtime the engine's Prometheus providers, keeping any its factory already set. */
+export function withPrometheus(runtime: ServiceRuntime, providers: PrometheusProviders): ServiceRuntime {
+  if (providers.default && !runtime.metrics.prometheus) runtime.metrics = { ...runtime.metrics, prometheus: providers.default };
+  runtime.prometheusAt ??= providers.at;
+  return runtime;
 }
 
 function parseListen(listen: string): { host: string; port: number } {

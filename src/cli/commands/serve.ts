@@ -21,6 +21,20 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** `--prometheus-url` / ROLLGATE_PROMETHEUS_URL: an http(s) URL (credentials allowed: sent as basic auth). */
+export function parsePrometheusUrl(value: string, source = '--prometheus-url'): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(`invalid ${source} "${value}": expected the base URL of the Prometheus HTTP API, e.g. http://127.0.0.1:9090`);
+  }
+  return value;
+}
+
 /** The URL clients on this machine should use: a wildcard listen address becomes loopback. */
 export function clientUrl(url: string): string {
   return url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:');
@@ -52,6 +66,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .description('run the Rollgate control plane (HTTP API) until SIGINT/SIGTERM')
     .option('--listen <host:port>', 'address to listen on', DEFAULT_LISTEN)
     .option('--database <url>', 'postgres://... to use PostgreSQL (env ROLLGATE_DATABASE_URL); default: SQLite in the data dir')
+    .option('--prometheus-url <url>', 'Prometheus for analysis metrics whose prometheus provider sets no address, e.g. http://127.0.0.1:9090 (env ROLLGATE_PROMETHEUS_URL)')
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
     .addHelpText(
       'after',
@@ -59,10 +74,16 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     )
     .action(
       ctx.run(async (command) => {
-        const options = command.opts<{ listen: string; database?: string; logLevel: LogLevel }>();
+        const options = command.opts<{ listen: string; database?: string; prometheusUrl?: string; logLevel: LogLevel }>();
         const { host, port } = parseListen(options.listen);
         const dataDir = ctx.dataDir(command);
         const databaseUrl = options.database ?? (ctx.io.env.ROLLGATE_DATABASE_URL || undefined);
+        const prometheusUrl =
+          options.prometheusUrl !== undefined
+            ? parsePrometheusUrl(options.prometheusUrl)
+            : ctx.io.env.ROLLGATE_PROMETHEUS_URL
+              ? parsePrometheusUrl(ctx.io.env.ROLLGATE_PROMETHEUS_URL, 'ROLLGATE_PROMETHEUS_URL')
+              : undefined;
 
         const [{ openStore }, { startServer, installSignalHandlers }, { createLogger }, { createEngine }] = await Promise.all([
           import('../../adapters/store/index.js'),
@@ -82,7 +103,15 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             port,
             logger,
             dataDir,
-            engine: ({ commit }) => createEngine({ store, logger, dataDir: path.resolve(ctx.io.cwd, dataDir), workingDir: ctx.io.cwd, commit }),
+            engine: ({ commit }) =>
+              createEngine({
+                store,
+                logger,
+                dataDir: path.resolve(ctx.io.cwd, dataDir),
+                workingDir: ctx.io.cwd,
+                commit,
+                ...(prometheusUrl ? { prometheus: { address: prometheusUrl } } : {}),
+              }),
           });
         } catch (error) {
           await store.close().catch(() => undefined);

@@ -168,6 +168,9 @@ export function metricJudgeConfigs(spec: AnalysisTemplateSpec): MetricJudgeConfi
       nanStrategy: m.nanStrategy ?? 'remove',
       group: metric.group ?? 'default',
       critical: metric.critical ?? false,
+      pass: m.pass ?? 95,
+      marginal: m.marginal ?? 75,
+      groupWeights: m.groupWeights ? { ...m.groupWeights } : null,
     }));
   }
   return spec.metrics.map(() => ({ kind: 'threshold' as const }));

@@ -6,6 +6,7 @@
 import { durationToMs } from '../resources/common.js';
 import type { AnalysisTemplateSpec } from '../resources/analysis-template.js';
 import { judgeFor, metricJudgeConfigs } from './judge.js';
+import { scoreRun } from './scoring.js';
 import type {
   AnalysisRunKind,
   AnalysisRunStatus,
@@ -16,6 +17,7 @@ import type {
   MetricSettings,
   MetricSpec,
   NoDataPolicy,
+  Sample,
   SamplePair,
 } from './types.js';
 
@@ -84,7 +86,8 @@ export function metricSettings(
     intervalMs,
     initialDelayMs: durationMs(metric.initialDelay, ANALYSIS_DEFAULTS.initialDelayMs),
     failureLimit: limit,
-    inconclusiveLimit: metric.inconclusiveLimit ?? ANALYSIS_DEFAULTS.inconclusiveLimit,
+    // A mannWhitney metric's NoData classification is scored by the template, not a reason to pause.
+    inconclusiveLimit: judge.kind === 'mannWhitney' ? MANN_WHITNEY_NO_FAILURE_LIMIT : (metric.inconclusiveLimit ?? ANALYSIS_DEFAULTS.inconclusiveLimit),
     consecutiveErrorLimit: metric.consecutiveErrorLimit ?? ANALYSIS_DEFAULTS.consecutiveErrorLimit,
     noDataPolicy: policy === 'fail' || policy === 'pass' || policy === 'pause' ? policy : ANALYSIS_DEFAULTS.noDataPolicy,
     successCondition: typeof metric.successCondition === 'string' ? metric.successCondition : null,
@@ -184,8 +187,8 @@ export function recordMeasurement(state: MetricRunStatus, metric: MetricSpec, re
     phase: judged.phase,
     countedAs,
     inputs: {
-      baseline: pair?.baseline ?? null,
-      canary: pair?.canary ?? null,
+      baseline: storedSample(pair?.baseline ?? null),
+      canary: storedSample(pair?.canary ?? null),
       successCondition: state.settings.successCondition,
       failureCondition: state.settings.failureCondition,
     },
@@ -198,6 +201,13 @@ export function recordMeasurement(state: MetricRunStatus, metric: MetricSpec, re
   state.nextMeasurementAt = endMs + state.settings.intervalMs;
   evaluateMetric(state, judged.conclusion);
   return true;
+}
+
+/** A sample as stored with its measurement: the histogram stays out (the judge's state keeps what it needs; statuses stay small). */
+function storedSample(sample: Sample | null): Sample | null {
+  if (sample === null || sample.histogram === undefined) return sample;
+  const { histogram: _histogram, ...rest } = sample;
+  return rest;
 }
 
 function judgeMeasurement(metric: MetricSpec, state: MetricRunStatus, result: MeasurementResult) {
@@ -263,16 +273,20 @@ function lastMessage(state: MetricRunStatus): string {
 /** Derives a run's phase from its metrics (a finished run keeps its phase). */
 export function evaluateRun(run: AnalysisRunStatus, now: number): void {
   if (run.phase !== 'Running' && run.phase !== 'Inconclusive') return;
+  const scoring = scoreRun(run, now);
   const failed = run.metrics.filter((metric) => metric.phase === 'Failed' || metric.phase === 'Error');
   const waiting = run.metrics.filter((metric) => metric.phase === 'Inconclusive' || metric.phase === 'NoData');
-  if (failed.length > 0) {
+  if (failed.length > 0 || scoring.failed.length > 0) {
     run.phase = 'Failed';
-    run.message = failed.map((metric) => metric.message ?? metric.key).join('; ');
+    run.message = [...scoring.failed, ...failed.map((metric) => metric.message ?? metric.key)].join('; ');
     run.finishedAt = now;
     stopMetrics(run);
   } else if (waiting.length > 0) {
     run.phase = 'Inconclusive';
     run.message = waiting.map((metric) => metric.message ?? metric.key).join('; ');
+  } else if (run.metrics.every((metric) => metric.phase === 'Successful') && scoring.marginal.length > 0 && !run.marginalAccepted) {
+    run.phase = 'Inconclusive';
+    run.message = `${scoring.marginal.join('; ')}; resume to accept, abort to roll back`;
   } else if (run.metrics.every((metric) => metric.phase === 'Successful')) {
     run.phase = 'Successful';
     run.message = null;
@@ -301,6 +315,8 @@ export function runWaitsOnNoData(run: AnalysisRunStatus): boolean {
  */
 export function acknowledgeRun(run: AnalysisRunStatus, now: number): void {
   if (run.phase !== 'Inconclusive') return;
+  // A human accepting a marginal final score (mannWhitney) is the only way past it.
+  if (run.metrics.every((metric) => metric.phase === 'Successful')) run.marginalAccepted = true;
   for (const metric of run.metrics) {
     if (metric.phase !== 'Inconclusive' && metric.phase !== 'NoData') continue;
     metric.acknowledged = { inconclusive: metric.inconclusive, noData: metric.noData };

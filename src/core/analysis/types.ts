@@ -71,6 +71,10 @@ export type MetricJudgeConfig =
       nanStrategy: 'remove' | 'replace';
       group: string;
       critical: boolean;
+      /** Template-level scoring (the same for every metric of the template). */
+      pass: number;
+      marginal: number;
+      groupWeights: { [group: string]: number } | null;
     };
 
 export type JudgeKind = MetricJudgeConfig['kind'];
@@ -206,6 +210,8 @@ export interface AnalysisRunStatus {
   metrics: MetricRunStatus[];
   /** mannWhitney templates: the Kayenta-style score after each complete interval (newest last, at most 20). */
   scores?: TemplateScore[];
+  /** A human resumed a run whose final mannWhitney score was Marginal (accepting it). */
+  marginalAccepted?: boolean;
 }
 
 /** Kayenta-style score of one template after interval `interval` (every metric measured that often). */

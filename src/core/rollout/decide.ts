@@ -169,6 +169,17 @@ function sanitizeSample(value: unknown): Sample | null {
         : null,
   };
   if (value.value !== undefined) sample.value = isFiniteNumber(value.value) ? value.value : null;
+  const histogram = value.histogram;
+  if (
+    isObject(histogram) &&
+    Array.isArray(histogram.bounds) &&
+    Array.isArray(histogram.counts) &&
+    histogram.counts.length === histogram.bounds.length + 1 &&
+    histogram.bounds.every(isFiniteNumber) &&
+    histogram.counts.every((count) => isFiniteNumber(count) && count >= 0)
+  ) {
+    sample.histogram = { bounds: histogram.bounds as number[], counts: histogram.counts as number[] };
+  }
   return sample;
 }
 
@@ -362,6 +373,26 @@ function recordMeasurements(ctx: Ctx, measurements: MeasurementObservation[]): v
   if (recorded && !status.pause) status.lastProgressAt = now;
 }
 
+/**
+ * A sequential metric's evidence is never reset within a rollout attempt: a step's run continues
+ * the e-process of the same template/metric from the attempt's previous run. One e-process watched
+ * across every step is what Ville's inequality bounds; restarting it per step would spend α anew
+ * at each step and forget evidence already gathered.
+ */
+function carrySequentialEvidence(previousRuns: readonly AnalysisRunStatus[], created: AnalysisRunStatus): void {
+  for (const metric of created.metrics) {
+    if (metric.settings.judge?.kind !== 'sequential') continue;
+    for (let i = previousRuns.length - 1; i >= 0; i--) {
+      const run = previousRuns[i]!;
+      if (run.attempt !== created.attempt) continue;
+      const previous = run.metrics.find((candidate) => candidate.key === metric.key && candidate.settings.judge?.kind === 'sequential');
+      if (!previous || previous.judgeState === null) continue;
+      metric.judgeState = previous.judgeState;
+      break;
+    }
+  }
+}
+
 function runLabel(run: AnalysisRunStatus): string {
   const what = run.kind === 'step' ? `analysis at step ${(run.stepIndex ?? 0) + 1}` : run.kind === 'background' ? 'background analysis' : run.kind === 'prePromotion' ? 'pre-promotion analysis' : 'post-promotion analysis';
   return `${what} (${run.templates.join(', ')})`;
@@ -414,6 +445,7 @@ function startRun(
     defaultCount: run.defaultCount,
     ...(run.failureLimit !== undefined ? { failureLimit: run.failureLimit } : {}),
   });
+  carrySequentialEvidence(ctx.status.analysisRuns, created);
   ctx.status.analysisRuns.push(created);
   record(ctx, 'AnalysisStarted', `${runLabel(created)} started`);
   return created;

@@ -93,6 +93,7 @@ const analysisRunSchema = z.object({
       }),
     )
     .optional(),
+  marginalAccepted: z.boolean().optional(),
 });
 
 const headerRouteSchema = z.object({
