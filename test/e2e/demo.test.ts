@@ -111,7 +111,10 @@ describe('rollgate demo', () => {
     expect(v3!.weightZeroAt! - v3!.canaryTrafficAt!).toBe(v3!.reactionMs);
     expect(v3!.failedMetrics.length).toBeGreaterThan(0);
     expect(v3!.failedMetrics[0]!.measurement?.canary?.requests).toBeGreaterThan(0);
-    expect(v3!.failedMetrics[0]!.condition).toMatch(/canary\./);
+    // The demo's template uses the sequential judge: the evidence is an e-value over its threshold.
+    expect(v3!.failedMetrics[0]!.condition).toBeNull();
+    expect(v3!.failedMetrics[0]!.evidence).toMatch(/^fail — \S+: e=\S+ ≥ \d+/);
+    expect(v2!.evidence.map((entry) => entry.metric).sort()).toEqual(['errors', 'latency']);
 
     // Traffic: observed at each weight step, everything on 2.0.0 at the end.
     const during = summary.trafficShares.filter((share) => share.act === 'v2' && share.stage === null && share.weight > 0 && share.weight < 100);
@@ -124,6 +127,7 @@ describe('rollgate demo', () => {
 
     // The human-readable summary went to stderr.
     expect(run.stderr).toMatch(/rolled back\s+3\.0\.0: Aborted \(AnalysisFailed\)/);
+    expect(run.stderr).toMatch(/evidence: fail — /);
     expect(run.stderr).toMatch(/Total time \d+\.\d s/);
 
     // Nothing left: no demo-app process, no temporary directory.

@@ -22,6 +22,8 @@ export interface FailedMetricSummary {
   metric: string;
   phase: string;
   condition: string | null;
+  /** The judge's evidence in one line (sequential: e-values and effect intervals); null for threshold. */
+  evidence: string | null;
   /** The last failed (or last) measurement of that metric. */
   measurement: {
     seq: number;
@@ -57,6 +59,8 @@ export interface RolloutSummary {
   analysisRuns: number;
   /** The metrics that failed the analysis, each with its last failed measurement's inputs. */
   failedMetrics: FailedMetricSummary[];
+  /** The judge's evidence at each metric's last measurement of the last analysis run (why it passed). */
+  evidence: Array<{ metric: string; summary: string }>;
 }
 
 export interface TrafficShare {
@@ -143,7 +147,15 @@ export function measurementLine(group: MeasurementGroup, status: RolloutStatus, 
   const canary = first?.canary ?? null;
   const baseline = first?.baseline ?? null;
   const numbers = `canary errorRate ${percent(canary?.errorRate)} vs baseline ${percent(baseline?.errorRate)}, p99 ${millis(canary?.latency?.p99)} vs ${millis(baseline?.latency?.p99)} (${canary?.requests ?? 0} vs ${baseline?.requests ?? 0} req)`;
-  const verdicts = group.items.map(({ metric, measurement }) => `${verdictMark(measurement.phase)} ${metric.name}${measurement.phase === 'Successful' || measurement.phase === 'Failed' ? '' : ` (${measurement.phase})`}`).join(' ');
+  const verdicts = group.items
+    .map(({ metric, measurement }) => {
+      // A sequential judge's "no alarm yet" counts toward the horizon but is not yet a pass.
+      const running = measurement.details?.['verdict'] === 'running';
+      const mark = running ? '…' : verdictMark(measurement.phase);
+      const note = running ? '' : measurement.phase === 'Successful' || measurement.phase === 'Failed' ? '' : ` (${measurement.phase})`;
+      return `${mark} ${metric.name}${note}`;
+    })
+    .join(' ');
   return `  ${offset(group.takenAt, origin).padStart(7)} ${barFor(status, stepIndex)} ${weight}  ${column(label, 13)} ${column('measured', 17)} ${numbers}  ${verdicts}`;
 }
 
@@ -162,6 +174,7 @@ function conditionWhy(failed: FailedMetricSummary): string[] {
   const numbers = /errorRate|errors/.test(condition) && !/p\d\d|latency/.test(condition) ? errors : /p\d\d|latency/.test(condition) && !/errorRate|errors/.test(condition) ? latency : `${errors}; ${latency}`;
   const lines = [`why: ${failed.metric} ${m.phase.toLowerCase()} on measurement ${m.seq}: ${numbers} in a ${window}`];
   if (failed.condition) lines.push(`     condition ${failed.condition} → false`);
+  if (failed.evidence) lines.push(`     evidence: ${failed.evidence}`);
   if (m.message) lines.push(`     ${m.message}`);
   return lines;
 }
@@ -177,6 +190,7 @@ export function summaryLines(summary: DemoSummary, origin: number): string[] {
   if (v2) {
     if (v2.phase === 'Healthy') {
       lines.push(`${label('promoted')}${v2.version}: deploy → promoted in ${seconds(v2.decisionMs)} (${v2.analysisRuns} analysis runs, ${v2.measurements.total} measurements, ${v2.measurements.failed === 0 ? 'all passed' : `${v2.measurements.failed} failed`})`);
+      for (const { metric, summary } of v2.evidence) lines.push(`${indent}evidence ${metric}: ${summary}`);
     } else {
       lines.push(`${label('NOT promoted')}${v2.version}: ${v2.phase}${v2.abort ? ` (${v2.abort.reason})` : ''}: ${v2.message}`);
     }

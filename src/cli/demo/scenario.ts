@@ -20,6 +20,7 @@ import { CliError } from '../context.js';
 import { formatIssue, loadManifests } from '../manifests.js';
 import { LoadGenerator, type LoadTarget } from './load.js';
 import { routerNumbers } from './prometheus.js';
+import { summarizeEvidence } from '../../core/analysis/sequential/judge.js';
 import { eventLine, measurementLine, sampleSummary, type DemoSummary, type FailedMetricSummary, type RolloutSummary, type TrafficShare } from './report.js';
 import { ChangeFeed, planSteps, sleep, watchRollout, weightAfter } from './watch.js';
 
@@ -254,7 +255,17 @@ function rolloutSummary(act: Act, status: RolloutStatus, deployment: ApiObject, 
     measurements: { total: measurements.length, failed: measurements.filter((m) => m.phase === 'Failed').length },
     analysisRuns: status.analysisRuns.length,
     failedMetrics: failedMetrics(status),
+    evidence: lastEvidence(status),
   };
+}
+
+/** Each metric's last judged evidence in the last analysis run that judged anything. */
+function lastEvidence(status: RolloutStatus): RolloutSummary['evidence'] {
+  const run = status.analysisRuns.findLast((candidate) => candidate.metrics.some((metric) => metric.measurements.length > 0));
+  return (run?.metrics ?? []).flatMap((metric) => {
+    const summary = summarizeEvidence(metric.measurements.at(-1)?.details);
+    return summary ? [{ metric: metric.name, summary }] : [];
+  });
 }
 
 function failedMetrics(status: RolloutStatus): FailedMetricSummary[] {
@@ -267,6 +278,7 @@ function failedMetrics(status: RolloutStatus): FailedMetricSummary[] {
         metric: metric.key,
         phase: metric.phase,
         condition: measurement?.inputs.successCondition ?? metric.settings.successCondition ?? metric.settings.failureCondition,
+        evidence: summarizeEvidence(measurement?.details) || null,
         measurement: measurement && {
           seq: measurement.seq,
           phase: measurement.phase,

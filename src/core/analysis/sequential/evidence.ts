@@ -77,6 +77,8 @@ const withCommas = (n: number): string => String(Math.round(n)).replace(/\B(?=(\
 export function formatNumber(x: number, digits = 2): string {
   if (!Number.isFinite(x)) return '∞';
   const a = Math.abs(x);
+  // e-values are capped at 1e300 to stay valid JSON: the true value is at least that.
+  if (a >= 1e300) return '>1e300';
   if (a >= 1e6) return x.toExponential(1).replace('e+', 'e');
   if (a >= 100) return withCommas(x);
   if (a === 0) return '0';
