@@ -114,6 +114,18 @@ export function updateCountTest(state: CountTestState, window: CountWindow): Cou
 }
 
 /**
+ * ln e-value of "the canary is worse than e^margin": the grid points above δ0 mixed against δ0,
+ * with δ0 the first grid point ≥ margin (rounding up keeps it valid: a slightly wider margin).
+ * Under any δ ≤ δ0 each component's factor has expectation ≤ 1 (monotone likelihood ratio of the
+ * binomial split), so the mixture is a supermartingale and Ville bounds its false alarms by α.
+ */
+function marginLogE(L: readonly number[], margin: number): number {
+  let k0 = DELTA_GRID.findIndex((delta) => delta >= margin - 1e-12);
+  if (k0 < 0 || k0 >= L.length - 1) k0 = L.length - 2;
+  return logSumExp(L, k0 + 1, L.length) - Math.log(L.length - 1 - k0) - L[k0]!;
+}
+
+/**
  * The evidence of a count test at level α. O(grid size).
  * - e-value (canary worse): Σ_{δ_j > 0} w_j exp(L_j).
  * - lower bound: the smallest grid point δ_k that the one-sided mixture against it,
@@ -127,10 +139,10 @@ export function updateCountTest(state: CountTestState, window: CountWindow): Cou
  *   because the true δ may lie between two points.
  * - estimate: the grid maximum-likelihood point (ties go to the point nearest ratio 1).
  */
-export function countTestEvidence(state: CountTestState, alpha: number): RatioEvidence {
+export function countTestEvidence(state: CountTestState, alpha: number, margin = 0): RatioEvidence {
   const L = state.logLR;
   const G = L.length;
-  const logE = LOG_FAIL_WEIGHT + logSumExp(L, FIRST_POSITIVE, G);
+  const logE = margin > 0 ? marginLogE(L, margin) : LOG_FAIL_WEIGHT + logSumExp(L, FIRST_POSITIVE, G);
   const level = Math.log(1 / alpha);
   // above[k] = ln Σ_{j ≥ k} exp(L_j); below[k] = ln Σ_{j < k} exp(L_j).
   const above = new Array<number>(G + 1).fill(-Infinity);

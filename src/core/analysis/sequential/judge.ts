@@ -135,12 +135,12 @@ function update(previous: SequentialState, inputs: Inputs, quantiles: readonly n
 function outcomes(state: SequentialState, quantiles: readonly number[], alpha: number, tolerance: number): TestOutcome[] {
   const tests: TestOutcome[] = [];
   const countOutcome = (name: string, kind: 'errors' | 'exceedance', test: CountTestState): TestOutcome => {
-    const evidence = countTestEvidence(test, alpha);
+    const evidence = countTestEvidence(test, alpha, Math.log1p(tolerance));
     return { name, kind, verdict: testVerdict(evidence, alpha, tolerance), alpha, evidence, canary: { ...test.canary }, baseline: { ...test.baseline } };
   };
   if (state.errors) tests.push(countOutcome('errors', 'errors', state.errors));
   if (state.shift) {
-    const evidence = shiftTestEvidence(state.shift, alpha);
+    const evidence = shiftTestEvidence(state.shift, alpha, Math.log1p(tolerance));
     tests.push({
       name: 'latency.shift',
       kind: 'shift',

@@ -106,11 +106,13 @@ function criticalS(info: number, alpha: number): number {
  * Howard et al. 2021, "Time-uniform, nonparametric, nonasymptotic confidence sequences"), so the
  * alarm is exactly "lower bound > 1" and `pass` (upper ≤ 1 + tolerance) is a one-sided claim at α.
  */
-export function shiftTestEvidence(state: ShiftTestState, alpha: number): RatioEvidence {
+export function shiftTestEvidence(state: ShiftTestState, alpha: number, margin = 0): RatioEvidence {
   const { z, info } = state;
   if (!(info > 0)) return { logE: 0, estimate: 1, lower: 0, upper: null };
   const spread = 1 + TAU2 * info;
-  const logE = Math.log(2) - 0.5 * Math.log(spread) + (TAU2 * z * z) / (2 * spread) + logNormalCdf((SHIFT_TAU * z) / Math.sqrt(spread));
+  // Against "θ ≤ margin": the same one-sided mixture centred at the margin (S = Z − margin·I).
+  const s = z - margin * info;
+  const logE = Math.log(2) - 0.5 * Math.log(spread) + (TAU2 * s * s) / (2 * spread) + logNormalCdf((SHIFT_TAU * s) / Math.sqrt(spread));
   const half = criticalS(info, alpha) / info;
   const theta = z / info;
   return { logE, estimate: Math.exp(theta), lower: Math.exp(theta - half), upper: Math.exp(theta + half) };

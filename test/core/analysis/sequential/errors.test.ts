@@ -83,6 +83,21 @@ describe('sequential judge: error counts', () => {
     expect(covered / failed).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('the tolerance is a margin: a canary 5% worse (inside tolerance 0.1) alarms in at most α of runs, one 3× worse always', () => {
+    let alarms = 0;
+    for (let run = 0; run < 200; run++) {
+      const result = simulate(7_000 + run, { windows: 300, load: 2000, share: () => 0.25, canaryRate: () => 0.0105, baselineRate: () => 0.01, ignorePass: true });
+      if (result.conclusion === 'Failed') alarms++;
+    }
+    expect(alarms / 200).toBeLessThanOrEqual(0.07);
+    const margin = countTestEvidence(updateCountTest(createCountTest(), { canary: { requests: 1000, events: 30 }, baseline: { requests: 1000, events: 10 } }), 0.05, Math.log1p(0.1));
+    const plain = countTestEvidence(updateCountTest(createCountTest(), { canary: { requests: 1000, events: 30 }, baseline: { requests: 1000, events: 10 } }), 0.05);
+    expect(margin.logE).toBeLessThan(plain.logE);
+    for (let run = 0; run < 50; run++) {
+      expect(simulate(8_000 + run, { windows: 300, load: 2000, share: () => 0.25, canaryRate: () => 0.03, baselineRate: () => 0.01 }).conclusion).toBe('Failed');
+    }
+  });
+
   it('one-sided: a canary with fewer errors never fails', () => {
     for (let run = 0; run < 100; run++) {
       const result = simulate(9_000 + run, { windows: 200, load: 2000, share: steppedShare, canaryRate: () => 0.001, baselineRate: () => 0.005, ignorePass: true });
