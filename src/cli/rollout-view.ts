@@ -3,6 +3,7 @@
  * output depends only on the Deployment, `now` and the options, so it is tested with statuses
  * produced by the real decide().
  */
+import { summarizeEvidence } from '../core/analysis/sequential/judge.js';
 import type { AnalysisRunStatus, Measurement, MetricRunStatus, Sample } from '../core/analysis/types.js';
 import { readDeploymentStatus, type DeploymentStatus } from '../core/rollout/deployment-status.js';
 import { buildPlan } from '../core/rollout/plan.js';
@@ -267,6 +268,8 @@ function analysisLines(rollout: RolloutStatus, ctx: Ctx): string[] {
   for (const run of shown) {
     const ended = run.finishedAt !== null ? `ended ${relative(run.finishedAt, ctx.now)}` : `started ${relative(run.startedAt, ctx.now)}`;
     lines.push(`  ${run.id}  ${runTitle(run)}  ${paint(run.phase, RUN_STYLE[run.phase] ?? 'dim', 'bold')}  ${paint(ended, 'dim')}${run.message && run.phase !== 'Running' ? ` — ${run.message}` : ''}`);
+    const score = run.scores?.at(-1);
+    if (score) lines.push(`    score ${paint(String(score.score), score.outcome === 'Pass' ? 'green' : score.outcome === 'Marginal' ? 'yellow' : 'red', 'bold')} (${score.outcome}) after interval ${score.interval} of ${score.template}${score.message ? ` — ${score.message}` : ''}`);
     for (const metric of run.metrics) lines.push(...metricLines(metric, ctx, run.message));
   }
   return lines;
@@ -314,7 +317,20 @@ function measurementLines(measurement: Measurement, ctx: Ctx): string[] {
   ];
   if (conditions.length > 0) lines.push(`        ${paint(conditions.join(' · '), 'dim')}`);
   if (measurement.message) lines.push(`        ${measurement.message}`);
+  const evidence = judgeEvidence(measurement.details);
+  if (evidence) lines.push(`        evidence: ${evidence}`);
   return lines;
+}
+
+/** The judge's evidence in one line: sequential e-values and intervals, or the Mann-Whitney classification. */
+function judgeEvidence(details: Measurement['details']): string {
+  const sequential = summarizeEvidence(details);
+  if (sequential) return sequential;
+  const classification = details?.['classification'];
+  if (typeof classification !== 'string') return '';
+  const interval = Array.isArray(details?.['interval']) ? `[${(details['interval'] as unknown[]).map(String).join(', ')}]` : '';
+  const points = details?.['points'] as { canary?: number; baseline?: number } | undefined;
+  return `${classification}${details?.['critical'] === true ? ' (critical)' : ''}: Hodges–Lehmann ${String(details?.['hodgesLehmann'] ?? '-')} ${interval} at ${String(details?.['confidence'] ?? '-')}, mean ratio ${String(details?.['effectSize'] ?? '-')}${points ? `, ${points.canary ?? 0} vs ${points.baseline ?? 0} points` : ''}`;
 }
 
 function operationLines(status: DeploymentStatus, ctx: Ctx, field: (label: string, value: string) => string): string[] {

@@ -109,6 +109,15 @@ describe('renderRolloutStatus', () => {
     expect(text).toMatch(/Events \(last 6 of 7\)\n[\s\S]*00:16:52Z {2}Aborted {12}analysis at step 2/);
   });
 
+  it('shows the sequential judge\'s evidence: e-value against its threshold, the ratio and its interval', () => {
+    const sequential = { ...errorRateTemplate({ count: 3 }), judge: { sequential: { alpha: 0.05, tolerance: 0.1, quantiles: [0.5, 0.9, 0.99], edgeSamples: 500 } } };
+    delete (sequential.metrics[0] as { successCondition?: string }).successCondition;
+    const world = new World(canarySpec(STRATEGY, { 'error-rate': sequential }), { provider: () => failing });
+    world.runUntil((result) => result.status.phase === 'Aborted');
+    const text = render(world);
+    expect(text).toMatch(/evidence: fail — errors: e=\S+ ≥ 20, ratio \S+ \[\S+, \S+\]/);
+  });
+
   it('shows an operator abort with its actor and reason, and the last operation result', () => {
     const world = analysing();
     const result = world.after(1000, [op('abort', 'token:bob', 'p99 regression', 'op-1')]);
