@@ -248,13 +248,14 @@ export function evaluateMetric(state: MetricRunStatus, conclusion?: 'Successful'
     state.message = message;
     if (phase !== 'Running') state.nextMeasurementAt = null;
   };
+  // A judge that concluded (sequential alarm) says so, rather than citing a limit it does not use.
+  if (conclusion === 'Failed') return conclude('Failed', `${state.key}: judge ${state.judge} concluded Failed${lastMessage(state)}`);
   if (state.failed > s.failureLimit) {
     return conclude('Failed', `${state.key}: ${state.failed} failed measurement(s), failureLimit ${s.failureLimit}${lastMessage(state)}`);
   }
   if (state.consecutiveErrors > s.consecutiveErrorLimit) {
     return conclude('Error', `${state.key}: ${state.consecutiveErrors} consecutive errors, consecutiveErrorLimit ${s.consecutiveErrorLimit}${lastMessage(state)}`);
   }
-  if (conclusion === 'Failed') return conclude('Failed', `${state.key}: judge ${state.judge} concluded Failed${lastMessage(state)}`);
   if (s.noDataPolicy === 'pause' && state.noData > state.acknowledged.noData) {
     return conclude('NoData', `${state.key}: no data${lastMessage(state)}; resume to keep measuring, promote to skip`);
   }
