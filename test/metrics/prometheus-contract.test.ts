@@ -145,8 +145,11 @@ describeWithPrometheus('PrometheusMetricProvider on a real Prometheus', (bin) =>
         },
       });
       const canary = result.canary!;
-      expect(canary.value).toBeCloseTo(0.2, 2);
-      expect(canary.errorRate).toBeCloseTo(0.2, 2);
+      // increase() extrapolates each series from its own first and last samples in the range, so
+      // the 5xx and 2xx series need not be scaled alike: the ratio is 0.2 within the extrapolation
+      // error (seen: 0.238 on a loaded CI machine), not exactly.
+      expect(Math.abs(canary.value! - 0.2)).toBeLessThanOrEqual(0.2 * 0.3);
+      expect(Math.abs(canary.errorRate! - 0.2)).toBeLessThanOrEqual(0.2 * 0.3);
       expect(Math.abs(canary.requests - 50)).toBeLessThanOrEqual(50 * 0.5);
       expect(canary.histogram!.bounds).toEqual([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
       expect(canary.histogram!.counts).toHaveLength(14);
