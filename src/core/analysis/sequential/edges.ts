@@ -51,8 +51,16 @@ export function collectBaseline(state: EdgeState, baseline: LatencyHistogram, qu
  * valid: under "the canary is no slower" its exceedance share is no higher at any edge.
  */
 export function commonEdge(edge: number, a: readonly number[], b: readonly number[]): number | null {
-  const inB = new Set(b);
-  for (const bound of a) if (bound >= edge && inB.has(bound)) return bound;
+  // Both are ascending: walk them together (no allocation; this runs per edge per window).
+  let i = 0;
+  let j = 0;
+  while (i < a.length && a[i]! < edge) i++;
+  while (j < b.length && b[j]! < edge) j++;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) return a[i]!;
+    if (a[i]! < b[j]!) i++;
+    else j++;
+  }
   return null;
 }
 
