@@ -20,6 +20,7 @@ export const MINIMAL_SPECS: Record<string, Record<string, unknown>> = {
   Release: { version: '1.0.0' },
   Artifact: { service: 'base', version: '1.0.0', digest: DIGEST },
   Deployment: { service: 'base', environment: 'base', version: '1.0.0' },
+  Window: { type: 'blackout', timeZone: 'Europe/Berlin', from: '2026-12-24T00:00:00+01:00', to: '2026-12-27T00:00:00+01:00' },
 };
 
 export const doc = (kind: string, name: string | undefined, spec: Record<string, unknown> = MINIMAL_SPECS[kind]!, metadata: Record<string, unknown> = {}) => ({
@@ -113,5 +114,6 @@ const PLURALS: Record<string, string> = {
   Release: 'releases',
   Artifact: 'artifacts',
   Deployment: 'deployments',
+  Window: 'windows',
 };
 export const kindPlural = (kind: string): string => PLURALS[kind]!;

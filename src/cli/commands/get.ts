@@ -33,6 +33,11 @@ const KIND_COLUMNS: Record<KindName, readonly Column[]> = {
     ['STEPS', (o) => strategySteps(spec(o))],
   ],
   AnalysisTemplate: [['METRICS', (o) => cell((spec(o).metrics ?? []).map((metric: { name?: string }) => metric.name))]],
+  Window: [
+    ['TYPE', (o) => cell(spec(o).type)],
+    ['WHEN', (o) => (spec(o).rrule ? `${spec(o).rrule} ${spec(o).start}+${spec(o).duration}` : spec(o).from ? `${spec(o).from}→${spec(o).to}` : '-')],
+    ['TIMEZONE', (o) => cell(spec(o).timeZone)],
+  ],
   Release: [
     ['RELEASE', (o) => cell(spec(o).version)],
     ['COMPONENTS', (o) => cell(spec(o).components?.length ?? 0)],

@@ -12,6 +12,7 @@ import type { PipelineSpec } from './pipeline.js';
 import type { DeploymentSpec } from './deployment.js';
 import type { ReleaseSpec } from './release.js';
 import type { ArtifactSpec } from './artifact.js';
+import { windowSpecSchema, type WindowSpec } from './window.js';
 
 export type Role = 'viewer' | 'deployer' | 'approver' | 'admin';
 export const ROLES: readonly Role[] = ['viewer', 'deployer', 'approver', 'admin'];
@@ -76,6 +77,16 @@ const definitions = {
       strategyTemplateRefs(spec as RolloutStrategySpec).map((ref) => ({ kind: 'AnalysisTemplate' as const, name: ref.name, path: ['spec', ...ref.path] })),
   },
   AnalysisTemplate: { plural: 'analysistemplates', aliases: ['analysistemplate', 'template'], category: 'resource', writeRole: 'admin', spec: analysisTemplateSpecSchema, references: noReferences },
+  Window: {
+    plural: 'windows', aliases: ['window'], category: 'resource', writeRole: 'admin', spec: windowSpecSchema,
+    references: (spec: unknown) => {
+      const scope = (spec as WindowSpec).scope;
+      return [
+        ...(scope?.environments ?? []).map((name, index) => ({ kind: 'Environment' as const, name, path: ['spec', 'scope', 'environments', index] })),
+        ...(scope?.services ?? []).map((name, index) => ({ kind: 'Service' as const, name, path: ['spec', 'scope', 'services', index] })),
+      ];
+    },
+  },
   Release: {
     plural: 'releases', aliases: ['release', 'rel'], category: 'record', writeRole: 'deployer', spec: releaseSpecSchema,
     references: (spec: unknown) =>
