@@ -44,6 +44,20 @@ describe('document validation', () => {
     expect(issuesOf(doc('Release', { version: '1.2' }))).toEqual(['spec.version: must be a semantic version such as 1.4.0']);
   });
 
+  it('takes release scope with value, contractual obligations and jurisdictions, and components with business services', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const release = validateDocument(doc('Release', {
+      version: '2.4.0',
+      components: [{ service: 'checkout', version: '2.4.0', digest, businessServices: ['payments'] }],
+      scope: [{ title: 'SEPA instant', classification: 'net-new', value: 80, contractual: true, jurisdictions: ['eu'] }],
+    }));
+    expect(release.ok).toBe(true);
+    expect(issuesOf(doc('Release', { version: '2.4.0', scope: [{ title: 't', classification: 'defect-fix', value: 120, jurisdictions: ['EU'] }] }))).toEqual([
+      'spec.scope[0].value: Too big: expected number to be <=100',
+      'spec.scope[0].jurisdictions[0]: must be a lowercase tag such as "eu" or "us-ca"',
+    ]);
+  });
+
   it('lets records omit their name but not resources', () => {
     expect(validateDocument(doc('Deployment', { service: 'checkout', version: '2.0.0' }, {})).ok).toBe(true);
     expect(issuesOf(doc('Service', { owner: 'a', target: { type: 'process', command: 'x' } }, {}))).toEqual(['metadata.name: Invalid input: expected string, received undefined']);
