@@ -21,51 +21,9 @@ export const BUCKETS = FINE_LATENCY_BOUNDS.length + 1;
 
 const MU = Math.log(0.1);
 
-/** Standard normal CDF (Hart 1968 / West 2005 double-precision algorithm, |error| < 1e-14). */
-export function normalCdf(x: number): number {
-  const z = Math.abs(x);
-  let c: number;
-  if (z > 37) c = 0;
-  else {
-    const e = Math.exp((-z * z) / 2);
-    if (z < 7.07106781186547) {
-      let n = 3.52624965998911e-2 * z + 0.700383064443688;
-      n = n * z + 6.37396220353165;
-      n = n * z + 33.912866078383;
-      n = n * z + 112.079291497871;
-      n = n * z + 221.213596169931;
-      n = n * z + 220.206867912376;
-      let d = 8.83883476483184e-2 * z + 1.75566716318264;
-      d = d * z + 16.064177579207;
-      d = d * z + 86.7807322029461;
-      d = d * z + 296.564248779674;
-      d = d * z + 637.333633378831;
-      d = d * z + 793.826512519948;
-      d = d * z + 440.413735824752;
-      c = (e * n) / d;
-    } else {
-      let b = z + 0.65;
-      b = z + 4 / b;
-      b = z + 3 / b;
-      b = z + 2 / b;
-      b = z + 1 / b;
-      c = e / b / 2.506628274631;
-    }
-  }
-  return x > 0 ? 1 - c : c;
-}
-
-/** Inverse standard normal CDF by bisection on normalCdf (setup only, not on a hot path). */
-export function normalQuantile(p: number): number {
-  let lo = -40;
-  let hi = 40;
-  for (let i = 0; i < 200; i++) {
-    const mid = (lo + hi) / 2;
-    if (normalCdf(mid) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
+// The same normal CDF / quantile the Kayenta judge uses (Hart 1968 / West 2005, |error| < 1e-14).
+export { normalCdf, normalQuantile } from '../../src/core/analysis/kayenta/normal.js';
+import { normalCdf, normalQuantile } from '../../src/core/analysis/kayenta/normal.js';
 
 export type Cdf = (x: number) => number;
 

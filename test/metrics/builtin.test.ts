@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BuiltinMetricProvider } from '../../src/adapters/metrics/builtin.js';
+import { BuiltinMetricProvider, toFineHistogram } from '../../src/adapters/metrics/builtin.js';
 import { EmbeddedRouter } from '../../src/adapters/routers/embedded.js';
 import { ProxyStats } from '../../src/proxy/index.js';
+import { newLatencyHistogram } from '../../src/proxy/stats.js';
+import { bucketIndex, FINE_LATENCY_BOUNDS } from '../../src/core/analysis/histogram.js';
 import { describeMetricProviderContract } from '../contract/metric-provider-contract.js';
 import { HOST, fakeClock, sendMany, startUpstream, waitFor, type Upstream } from '../proxy/helpers.js';
 
@@ -81,6 +83,20 @@ describe('BuiltinMetricProvider specifics', () => {
     const rate = await provider.query({ metric: 'errorRate', window: { startMs: start, endMs }, versions: { baseline: '3.1.0', canary: '3.1.0' } });
     expect(rate.canary?.value).toBe(0.25);
     expect(rate.baseline).toEqual(rate.canary);
+    // Distribution judges get the latency histogram (FINE_LATENCY_BOUNDS); counting metrics do not.
+    expect(rate.canary?.histogram).toBeUndefined();
+    const latency = await provider.query({ metric: 'latency', window: { startMs: from - (from % 1000), endMs }, versions: { baseline: '3.0.0', canary: '3.1.0' } });
+    expect(latency.canary!.histogram!.bounds).toEqual([...FINE_LATENCY_BOUNDS]);
+    expect(latency.canary!.histogram!.counts.reduce((a, b) => a + b, 0)).toBe(12);
+  });
+
+  it('re-buckets the HDR histogram onto the fine bounds, each value in the bucket that holds it', () => {
+    const hdr = newLatencyHistogram();
+    for (const micros of [1_500, 1_500, 1_500, 20_000, 20_000]) hdr.recordValue(micros);
+    const fine = toFineHistogram(hdr)!;
+    expect(fine.counts[bucketIndex(FINE_LATENCY_BOUNDS, 0.0015)]).toBe(3);
+    expect(fine.counts[bucketIndex(FINE_LATENCY_BOUNDS, 0.02)]).toBe(2);
+    expect(fine.counts.reduce((a, b) => a + b, 0)).toBe(5);
   });
 
   it('rejects unknown metrics, malformed windows and windows older than the retention', async () => {

@@ -63,8 +63,9 @@ function toSample(metric: BuiltinMetric, stats: WindowStats | null, seconds: num
     errors: stats.errors,
     errorRate,
     latency: stats.latency && { ...stats.latency },
-    histogram: toFineHistogram(stats.histogram),
   };
+  // Only latency metrics are judged on the distribution; counting metrics skip the re-bucketing.
+  if (metric === 'latency') sample.histogram = toFineHistogram(stats.histogram);
   if (metric === 'errorRate') sample.value = errorRate;
   else if (metric === 'requestRate') sample.value = stats.requests / seconds;
   return sample;

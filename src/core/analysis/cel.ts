@@ -12,7 +12,7 @@
  * CEL does not mix `double` and `int` in arithmetic: write `baseline.errorRate * 2.0`, not `* 2`
  * (comparisons such as `canary.requests > 10` are fine). `checkCelExpression` catches this at apply time.
  */
-import { celEnv, isCelError, parse, plan, type CelValue } from '@bufbuild/cel';
+import { celEnv, isCelError, parse, plan, type CelInput, type CelValue } from '@bufbuild/cel';
 import type { Sample } from './types.js';
 
 /** The fields of `baseline` / `canary`. */
@@ -34,7 +34,7 @@ export interface CompiledCondition {
   source: string;
   references: CelReferences;
   /** Never throws: a boolean, or the evaluation error's text. */
-  evaluate(bindings: CelBindings): { ok: true; value: CelValue } | { ok: false; error: string };
+  evaluate(bindings: Record<string, CelInput>): { ok: true; value: CelValue } | { ok: false; error: string };
 }
 
 export type CelBindings = Record<string, Map<string, number> | number>;

@@ -6,7 +6,7 @@
  * last interval, `pass` or more succeeds and a marginal score waits for a human.
  */
 import { scoreTemplate, type ScoreEntry } from './kayenta/score.js';
-import type { AnalysisRunStatus, MetricRunStatus, TemplateScore } from './types.js';
+import type { AnalysisRunStatus, MetricJudgeConfig, MetricRunStatus, TemplateScore } from './types.js';
 
 /** Scores kept per run (the newest). */
 const MAX_SCORES_KEPT = 20;
@@ -39,7 +39,16 @@ export function scoreRun(run: AnalysisRunStatus, now: number): { failed: string[
     let latest = previous;
     if (interval > 0 && (!previous || interval > previous.interval)) {
       const result = scoreTemplate(
-        metrics.map((metric) => ({ metric: metric.name, group: config.kind === 'mannWhitney' && metric.settings.judge?.kind === 'mannWhitney' ? metric.settings.judge.group : 'default', critical: metric.settings.judge?.kind === 'mannWhitney' ? metric.settings.judge.critical : false, classification: classificationOf(metric), criticalFailure: metric.measurements[metric.measurements.length - 1]?.details?.['critical'] === true })),
+        metrics.map((metric) => {
+          const judge = metric.settings.judge as Extract<MetricJudgeConfig, { kind: 'mannWhitney' }>;
+          return {
+            metric: metric.name,
+            group: judge.group,
+            critical: judge.critical,
+            classification: classificationOf(metric),
+            criticalFailure: metric.measurements.at(-1)?.details?.['critical'] === true,
+          };
+        }),
         { ...(config.groupWeights ? { groupWeights: config.groupWeights } : {}), pass: config.pass, marginal: config.marginal },
       );
       latest = { template, interval, at: now, score: result.score, outcome: result.outcome, groups: result.groups, message: result.message };

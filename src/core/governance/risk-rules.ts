@@ -1,6 +1,6 @@
 /**
  * CEL conditions for risk rules (`RiskRule.when`), compiled with @bufbuild/cel and cached by
- * source text (pure memoization, the same pattern as `src/core/analysis/cel.ts`).
+ * source text by the analysis conditions' compiler (`src/core/analysis/cel.ts`).
  *
  * Variables (one per fact, same names as `RiskFacts`, plus the computed score):
  * - `serviceTier` (string), `customerFacing` (bool), `environmentSensitivity` (string),
@@ -15,7 +15,8 @@
  * match (it is reported in `RiskAssessment.skippedRules`). Guard nullable facts:
  * `leadTimeHours != null && leadTimeHours < 2.0`.
  */
-import { celEnv, isCelError, parse, plan, type CelInput, type CelValue } from '@bufbuild/cel';
+import type { CelInput, CelValue } from '@bufbuild/cel';
+import { compileCondition } from '../analysis/cel.js';
 
 export type RiskBindings = Record<string, CelInput>;
 
@@ -27,14 +28,6 @@ export interface CompiledRiskCondition {
 
 type CompileResult = { ok: true; condition: CompiledRiskCondition } | { ok: false; error: string };
 
-const env = celEnv();
-const cache = new Map<string, CompileResult>();
-const CACHE_LIMIT = 1_000;
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function describe(value: CelValue): string {
   if (typeof value === 'number') return 'double';
   if (typeof value === 'bigint') return 'int';
@@ -42,35 +35,22 @@ function describe(value: CelValue): string {
   return typeof value;
 }
 
-/** Parses and plans `source` once; later calls with the same text return the cached program. */
+/** The analysis conditions' cached compiler (src/core/analysis/cel.ts), with a bool result required. */
 export function compileRiskCondition(source: string): CompileResult {
-  const cached = cache.get(source);
-  if (cached) return cached;
-  let result: CompileResult;
-  try {
-    const program = plan(env, parse(source));
-    result = {
-      ok: true,
-      condition: {
-        source,
-        evaluate(bindings) {
-          try {
-            const value = program(bindings);
-            if (isCelError(value)) return { ok: false, error: value.message };
-            if (typeof value !== 'boolean') return { ok: false, error: `must evaluate to a bool, got ${describe(value)}` };
-            return { ok: true, value };
-          } catch (error) {
-            return { ok: false, error: errorText(error) };
-          }
-        },
+  const compiled = compileCondition(source);
+  if (!compiled.ok) return compiled;
+  return {
+    ok: true,
+    condition: {
+      source,
+      evaluate(bindings) {
+        const outcome = compiled.condition.evaluate(bindings);
+        if (!outcome.ok) return outcome;
+        if (typeof outcome.value !== 'boolean') return { ok: false, error: `must evaluate to a bool, got ${describe(outcome.value)}` };
+        return { ok: true, value: outcome.value };
       },
-    };
-  } catch (error) {
-    result = { ok: false, error: errorText(error) };
-  }
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(source, result);
-  return result;
+    },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/core/analysis/kayenta/random.js';
 import { parseSampleLines, parseSampleRecord, replayAnalysis, type SampleRecord } from '../../../src/core/analysis/replay.js';
 import type { MetricSpec } from '../../../src/core/analysis/types.js';
 import type { AnalysisTemplateSpec } from '../../../src/core/resources/analysis-template.js';
@@ -261,17 +262,8 @@ describe('replayAnalysis: threshold templates', () => {
 // ---------------------------------------------------------------------------------------------
 // Statistical judges: the same samples through `sequential` and `mannWhitney`.
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers. */
+const rng = mulberry32;
 
 /** Binomial errors and log-normal latencies per 10s window; the canary's error rate is `canaryFactor` times the baseline's. */
 function traffic(options: { seed: number; windows: number; baselineRate: number; canaryFactor: number; latencyFactor?: number }): SampleRecord[] {

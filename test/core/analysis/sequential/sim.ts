@@ -2,20 +2,12 @@
  * Seeded simulation helpers for the sequential judge's tests: a PRNG, exact Poisson draws and
  * lognormal latency histograms. No dependency, deterministic for a given seed.
  */
+import { mulberry32 } from '../../../../src/core/analysis/kayenta/random.js';
 import { FINE_LATENCY_BOUNDS, bucketIndex } from '../../../../src/core/analysis/histogram.js';
 import type { LatencyHistogram, MetricJudgeConfig, MetricSpec, Sample } from '../../../../src/core/analysis/types.js';
 
-/** mulberry32: a small, fast 32-bit PRNG; uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1) numbers: the judge's own mulberry32. */
+export const prng = mulberry32;
 
 /** Standard normal (Box-Muller). */
 export function normal(random: () => number): number {
