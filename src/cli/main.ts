@@ -17,6 +17,11 @@ import { registerRolloutCommands } from './commands/rollout.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerCalendarCommands } from './commands/calendar.js';
+import { registerChangeCommands } from './commands/change.js';
+import { registerPolicyCommands } from './commands/policy.js';
+import { registerReleaseCommands } from './commands/release.js';
+import { registerUserCommands } from './commands/user.js';
 
 export { EXIT_CODES, type CliIO } from './context.js';
 
@@ -99,6 +104,11 @@ export function createProgram(ctx: CliContext, options: { versionOption?: boolea
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerAnalysisCommands(program, ctx);
+  registerReleaseCommands(program, ctx);
+  registerChangeCommands(program, ctx);
+  registerCalendarCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
+  registerUserCommands(program, ctx);
   return program;
 }
 

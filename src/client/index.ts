@@ -27,6 +27,11 @@ import type { OperationType } from '../core/rollout/types.js';
 import type { StoredMetadata } from '../core/resources/common.js';
 import { ApiError, ConnectionError, UnexpectedResponseError, networkReason } from './errors.js';
 import { SseParser } from './sse.js';
+import { calendarApi, type CalendarApi } from './calendar.js';
+import { changesApi, type ChangesApi } from './changes.js';
+import { policiesApi, type PoliciesApi } from './policies.js';
+import { releasesApi, type ReleasesApi } from './releases.js';
+import { usersApi, type UsersApi } from './users.js';
 
 export { ApiError, ConnectionError, UnexpectedResponseError } from './errors.js';
 export { SseParser, type SseMessage } from './sse.js';
@@ -130,6 +135,11 @@ export interface RollgateClient {
     list(): Promise<TokenInfo[]>;
     revoke(name: string): Promise<void>;
   };
+  changes: ChangesApi;
+  releases: ReleasesApi;
+  users: UsersApi;
+  policies: PoliciesApi;
+  calendar: CalendarApi;
   /** `GET /healthz`; throws unless the server answers 2xx. */
   health(): Promise<unknown>;
   /** `GET /readyz`; throws unless the server answers 2xx. */
@@ -308,6 +318,11 @@ export function createClient(config: ClientConfig): RollgateClient {
   return {
     server: base,
     list,
+    changes: changesApi(call),
+    releases: releasesApi(call),
+    users: usersApi(call),
+    policies: policiesApi(call),
+    calendar: calendarApi(call),
     async listAll(kind, query = {}) {
       const items: ApiObject[] = [];
       const seen = new Set<string>();

@@ -25,6 +25,8 @@ export const problemSchema = z.object({
       }),
     )
     .optional(),
+  /** On 409 `gate-refused`: every gate's result (src/core/governance/records.ts GateResult). */
+  gates: z.array(z.record(z.string(), z.unknown())).optional(),
   /** On 409: the version currently stored. */
   currentVersion: z.number().int().nullable().optional(),
 });

@@ -24,6 +24,11 @@ import { createRolloutService } from './rollouts/service.js';
 import { registerTokenRoutes } from './tokens/routes.js';
 import { createTokenService } from './tokens/service.js';
 import { createCommit } from './transaction.js';
+import { registerCalendarRoutes } from './calendar/routes.js';
+import { registerChangesRoutes } from './changes/routes.js';
+import { registerPoliciesRoutes } from './policies/routes.js';
+import { registerReleasesRoutes } from './releases/routes.js';
+import { registerUsersRoutes } from './users/routes.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const OPENAPI_PATH = '/api/openapi.json';
@@ -79,6 +84,12 @@ export function createApp(deps: AppDeps): App {
   registerTokenRoutes(app, { store, commit, tokens: createTokenService({ now }) });
   registerEventRoutes(app, { store, bus, logger, ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}) });
   registerRolloutRoutes(app, { store, commit, rollouts: createRolloutService({ now }), onDeploymentChange: notifyDeployment });
+  const governance = { store, commit, now, onDeploymentChange: notifyDeployment };
+  registerUsersRoutes(app, governance);
+  registerChangesRoutes(app, governance);
+  registerReleasesRoutes(app, governance);
+  registerPoliciesRoutes(app, governance);
+  registerCalendarRoutes(app, governance);
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
     type: 'http',

@@ -9,6 +9,10 @@ import type { TokenRepository } from '../ports/store.js';
 export interface Principal {
   tokenName: string;
   role: Role;
+  /** The user the token belongs to (the token's name for a token created without a user). */
+  user: string;
+  /** The user's groups (from the User object; empty when there is none). */
+  groups: string[];
   /** What audit events record as the actor: `token:<name>`. */
   actor: string;
 }

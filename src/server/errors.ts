@@ -3,6 +3,7 @@
  * problem.ts maps each class to a status and an RFC 9457 body. The store's ConflictError and
  * NotFoundError (src/ports/store.ts) are mapped there too.
  */
+import type { GateResult } from '../core/governance/records.js';
 import type { FieldPath } from '../core/resources/validate.js';
 
 export interface DocumentIssue {
@@ -55,4 +56,29 @@ export class DocumentConflictError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A governance gate refused the request (409 `gate-refused`): the body lists every gate's result
+ * (`gates`) and `errors` names each refusing gate. The refusal itself is recorded (audit event,
+ * release status) in its own transaction before this is thrown, so it is never lost with the rollback.
+ */
+export class GateRefusedError extends Error {
+  override readonly name = 'GateRefusedError';
+  constructor(
+    message: string,
+    readonly gates: GateResult[],
+  ) {
+    super(message);
+  }
+}
+
+/** A write the generic objects API does not do for this kind: it has its own API (409 `managed-kind`). */
+export class ManagedKindError extends Error {
+  override readonly name = 'ManagedKindError';
+}
+
+/** The caller is who the rule forbids: a requester approving their own change (403 `separation-of-duties`). */
+export class SeparationOfDutiesError extends Error {
+  override readonly name = 'SeparationOfDutiesError';
 }

@@ -9,7 +9,7 @@ import type { Problem } from '../core/api.js';
 import { validateDocument, type FieldPath } from '../core/resources/validate.js';
 import { ConflictError, NotFoundError } from '../ports/store.js';
 import type { AppEnv } from './context.js';
-import { DocumentConflictError, ForbiddenError, InUseError, InvalidContentError } from './errors.js';
+import { DocumentConflictError, ForbiddenError, GateRefusedError, InUseError, InvalidContentError, ManagedKindError, SeparationOfDutiesError } from './errors.js';
 import type { Logger } from './logger.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -86,6 +86,18 @@ export function errorHandler(logger: Logger): ErrorHandler<AppEnv> {
     if (error instanceof ForbiddenError) {
       return problemResponse(c, problem(403, 'forbidden', error.message, error.issues.length > 0 ? { errors: error.issues } : {}));
     }
+    if (error instanceof GateRefusedError) {
+      const refusing = error.gates.filter((gate) => gate.outcome === 'deny' || gate.outcome === 'pending');
+      return problemResponse(
+        c,
+        problem(409, 'gate-refused', error.message, {
+          gates: error.gates,
+          errors: refusing.map((gate) => ({ path: ['gates', gate.gate, gate.name], message: gate.message })),
+        }),
+      );
+    }
+    if (error instanceof ManagedKindError) return problemResponse(c, problem(409, 'managed-kind', error.message));
+    if (error instanceof SeparationOfDutiesError) return problemResponse(c, problem(403, 'separation-of-duties', error.message));
     if (error instanceof InUseError) {
       return problemResponse(c, problem(409, 'in-use', error.message, { errors: error.referrers.map((r) => ({ path: r.path, message: `${r.kind} "${r.name}" refers to it` })) }));
     }

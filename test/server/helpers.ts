@@ -20,6 +20,10 @@ export const MINIMAL_SPECS: Record<string, Record<string, unknown>> = {
   Release: { version: '1.0.0' },
   Artifact: { service: 'base', version: '1.0.0', digest: DIGEST },
   Deployment: { service: 'base', environment: 'base', version: '1.0.0' },
+  Policy: { severity: 'warn', expression: 'true', message: 'always holds' },
+  RiskModel: {},
+  User: { groups: ['cab'] },
+  Change: { type: 'normal', title: 'minimal change' },
   Window: { type: 'blackout', timeZone: 'Europe/Berlin', from: '2026-12-24T00:00:00+01:00', to: '2026-12-27T00:00:00+01:00' },
 };
 
@@ -115,5 +119,9 @@ const PLURALS: Record<string, string> = {
   Artifact: 'artifacts',
   Deployment: 'deployments',
   Window: 'windows',
+  Policy: 'policies',
+  RiskModel: 'riskmodels',
+  User: 'users',
+  Change: 'changes',
 };
 export const kindPlural = (kind: string): string => PLURALS[kind]!;

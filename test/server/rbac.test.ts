@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kindFromNoun, ROLES, roleAtLeast, type Role } from '../../src/core/resources/kinds.js';
 import { PERMISSION_EXTENSION, routeTable, type DeclaredRoute } from '../../src/server/route.js';
 import { doc, kindPlural, seed, startTestServer, type TestServer } from './helpers.js';
+import { RBAC_FIXTURES } from './rbac-fixtures/index.js';
 
 interface Operation {
   method: string;
@@ -92,9 +93,16 @@ async function bodyFor(operation: Operation, name: string): Promise<unknown> {
 }
 
 async function call(operation: Operation, token: string | null): Promise<number> {
-  const name = operation.path.includes('{name}') ? await prepareTarget(operation.path) : '';
-  const path = operation.path.replace('{name}', name);
-  const body = operation.hasBody ? await bodyFor(operation, name) : undefined;
+  const fixture = RBAC_FIXTURES.find((candidate) => candidate.method === operation.method && candidate.path === operation.path);
+  let path: string;
+  let body: unknown;
+  if (fixture) {
+    ({ path, body } = await fixture.prepare(server, `f-${++counter}`));
+  } else {
+    const name = operation.path.includes('{name}') ? await prepareTarget(operation.path) : '';
+    path = operation.path.replace('{name}', name);
+    body = operation.hasBody ? await bodyFor(operation, name) : undefined;
+  }
   const response = await server.request(operation.method, path, { token, body });
   // SSE never ends by itself; the status is all this walk needs.
   await response.body?.cancel();

@@ -38,6 +38,22 @@ const KIND_COLUMNS: Record<KindName, readonly Column[]> = {
     ['WHEN', (o) => (spec(o).rrule ? `${spec(o).rrule} ${spec(o).start}+${spec(o).duration}` : spec(o).from ? `${spec(o).from}→${spec(o).to}` : '-')],
     ['TIMEZONE', (o) => cell(spec(o).timeZone)],
   ],
+  Policy: [
+    ['SEVERITY', (o) => cell(spec(o).severity)],
+    ['GATES', (o) => cell(spec(o).gates)],
+    ['EXPRESSION', (o) => cell(spec(o).expression)],
+  ],
+  RiskModel: [['RULES', (o) => cell((spec(o).rules ?? []).map((rule: { name?: string }) => rule.name))]],
+  User: [
+    ['DISPLAY-NAME', (o) => cell(spec(o).displayName)],
+    ['GROUPS', (o) => cell(spec(o).groups)],
+  ],
+  Change: [
+    ['TYPE', (o) => cell(spec(o).type)],
+    ['STATE', (o) => cell((o.status as { state?: string } | null)?.state ?? 'New')],
+    ['RISK', (o) => cell((o.status as { risk?: { level?: string } | null } | null)?.risk?.level ?? spec(o).risk)],
+    ['TITLE', (o) => cell(spec(o).title)],
+  ],
   Release: [
     ['RELEASE', (o) => cell(spec(o).version)],
     ['COMPONENTS', (o) => cell(spec(o).components?.length ?? 0)],

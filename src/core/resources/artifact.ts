@@ -6,6 +6,10 @@ export const artifactSpecSchema = z.strictObject({
   version: z.string().min(1),
   digest: sha256DigestSchema,
   uri: z.string().optional(),
+  /** The User who authored the change this artifact was built from; never allowed to approve its deployment. */
+  author: z.string().min(1).optional(),
+  /** Free-form build metadata (commit, builder, ...), visible to policies as `artifact.metadata`. */
+  metadata: z.record(z.string(), z.string()).optional(),
   signatures: z.array(z.strictObject({ keyId: z.string().min(1), signature: z.string().min(1) })).default([]),
   attestations: z
     .array(

@@ -7,6 +7,8 @@ export const deploymentSpecSchema = z.strictObject({
   version: z.string().min(1),
   artifact: z.strictObject({ digest: sha256DigestSchema, uri: z.string().optional() }).optional(),
   release: nameSchema.optional(),
+  /** The Change record authorizing this deployment; production deployments get one automatically. */
+  change: nameSchema.optional(),
   /** Overrides the service's RolloutStrategy. */
   strategy: nameSchema.optional(),
   /** Extra environment for this version's processes or commands (on top of the service's). */

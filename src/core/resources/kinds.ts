@@ -13,6 +13,10 @@ import type { DeploymentSpec } from './deployment.js';
 import type { ReleaseSpec } from './release.js';
 import type { ArtifactSpec } from './artifact.js';
 import { windowSpecSchema, type WindowSpec } from './window.js';
+import { changeSpecSchema, type ChangeSpec } from './change.js';
+import { policySpecSchema, type PolicySpec } from './policy.js';
+import { riskModelSpecSchema } from './risk-model.js';
+import { userSpecSchema } from './user.js';
 
 export type Role = 'viewer' | 'deployer' | 'approver' | 'admin';
 export const ROLES: readonly Role[] = ['viewer', 'deployer', 'approver', 'admin'];
@@ -38,6 +42,11 @@ export interface KindDefinition {
   spec: z.ZodType;
   /** Objects this spec refers to; each must exist when the spec is written. */
   references(spec: unknown): Reference[];
+  /**
+   * Set for kinds with their own workflow API (`/api/v1/<managedBy>`): the generic objects API and
+   * `apply` only read them, so a write cannot bypass the workflow's rules (state machine, approvals).
+   */
+  managedBy?: string;
 }
 
 const noReferences = (): Reference[] => [];
@@ -87,10 +96,31 @@ const definitions = {
       ];
     },
   },
+  Policy: {
+    plural: 'policies', aliases: ['policy'], category: 'resource', writeRole: 'admin', spec: policySpecSchema,
+    references: (spec: unknown) => {
+      const scope = (spec as PolicySpec).scope;
+      return [
+        ...(scope?.environments ?? []).map((name, index) => ({ kind: 'Environment' as const, name, path: ['spec', 'scope', 'environments', index] })),
+        ...(scope?.services ?? []).map((name, index) => ({ kind: 'Service' as const, name, path: ['spec', 'scope', 'services', index] })),
+      ];
+    },
+  },
+  RiskModel: { plural: 'riskmodels', aliases: ['riskmodel'], category: 'resource', writeRole: 'admin', spec: riskModelSpecSchema, references: noReferences },
+  User: { plural: 'users', aliases: ['user'], category: 'resource', writeRole: 'admin', spec: userSpecSchema, references: noReferences },
+  Change: {
+    plural: 'changes', aliases: ['change', 'chg'], category: 'record', writeRole: 'deployer', spec: changeSpecSchema, managedBy: 'changes',
+    references: (spec: unknown) =>
+      ((spec as ChangeSpec).services ?? []).map((name, index) => ({ kind: 'Service' as const, name, path: ['spec', 'services', index] })),
+  },
   Release: {
     plural: 'releases', aliases: ['release', 'rel'], category: 'record', writeRole: 'deployer', spec: releaseSpecSchema,
-    references: (spec: unknown) =>
-      (spec as ReleaseSpec).components.map((component, index) => ({ kind: 'Service' as const, name: component.service, path: ['spec', 'components', index, 'service'] })),
+    references: (spec: unknown) => {
+      const release = spec as ReleaseSpec;
+      const refs: Reference[] = release.components.map((component, index) => ({ kind: 'Service' as const, name: component.service, path: ['spec', 'components', index, 'service'] }));
+      if (release.pipeline) refs.push({ kind: 'Pipeline', name: release.pipeline, path: ['spec', 'pipeline'] });
+      return refs;
+    },
   },
   Artifact: {
     plural: 'artifacts', aliases: ['artifact'], category: 'record', writeRole: 'deployer', spec: artifactSpecSchema,
@@ -104,6 +134,7 @@ const definitions = {
       if (d.environment) refs.push({ kind: 'Environment', name: d.environment, path: ['spec', 'environment'] });
       if (d.release) refs.push({ kind: 'Release', name: d.release, path: ['spec', 'release'] });
       if (d.strategy) refs.push({ kind: 'RolloutStrategy', name: d.strategy, path: ['spec', 'strategy'] });
+      if (d.change) refs.push({ kind: 'Change', name: d.change, path: ['spec', 'change'] });
       return refs;
     },
   },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import semver from 'semver';
 import { nameSchema, sha256DigestSchema } from './common.js';
+import { goNoGoSpecSchema } from './go-no-go.js';
 
 export const semverSchema = z.string().refine((value) => semver.valid(value) !== null, 'must be a semantic version such as 1.4.0');
 
@@ -33,6 +34,11 @@ export const releaseSpecSchema = z.strictObject({
       }),
     )
     .default([]),
+  /** After this instant adding or removing scope needs an approved exception (recorded in the status). */
   freezeDate: z.iso.datetime({ offset: true }).optional(),
+  /** The promotion path; default: the one Pipeline whose services include every component. */
+  pipeline: nameSchema.optional(),
+  /** Go / no-go criteria of this release (on top of its pipeline stage's). */
+  goNoGo: goNoGoSpecSchema.optional(),
 });
 export type ReleaseSpec = z.infer<typeof releaseSpecSchema>;

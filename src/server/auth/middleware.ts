@@ -31,7 +31,7 @@ export function requirePermission(permission: Permission): MiddlewareHandler<App
     if (!roleAtLeast(record.role, permission)) {
       return problemResponse(c, problem(403, 'forbidden', `this operation requires role "${permission}" (the token "${record.name}" has role "${record.role}")`));
     }
-    const principal: Principal = { tokenName: record.name, role: record.role, actor: `token:${record.name}` };
+    const principal: Principal = { tokenName: record.name, role: record.role, actor: `token:${record.name}`, user: record.name, groups: [] };
     c.set('principal', principal);
     return next();
   };

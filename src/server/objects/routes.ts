@@ -92,6 +92,9 @@ export function registerObjectRoutes(app: OpenAPIHono<AppEnv>, deps: { store: St
       return c.json(toApiObject(await objects.get(store.read, kind, name)), 200);
     });
 
+    // Kinds with their own workflow API are only read here (their writes live under /api/v1/<managedBy>).
+    if (KINDS[kind].managedBy) continue;
+
     app.openapi(routes.create, async (c) => {
       const document = c.req.valid('json') as ValidDocument;
       const actor = c.var.principal.actor;

@@ -11,8 +11,9 @@ import type { DeploymentSpec } from '../../core/resources/deployment.js';
 import { emptyDeploymentStatus } from '../../core/rollout/deployment-status.js';
 import { ConflictError, NotFoundError, type ListQuery, type Page, type StoredObject, type Stores } from '../../ports/store.js';
 import { recordObjectChange } from '../audit/record.js';
-import { InUseError, InvalidContentError } from '../errors.js';
+import { InUseError, InvalidContentError, ManagedKindError } from '../errors.js';
 import { assertNoOtherActiveRollout, checkDeploymentLabels, deploymentLabels } from '../rollouts/deployments.js';
+import { checkReleaseUpdate, prepareDeploymentCreate } from '../releases/rules.js';
 import { generateName } from './names.js';
 import { findReferrers, missingReferences } from './references.js';
 
@@ -32,7 +33,13 @@ export interface WriteOptions {
   referencesChecked?: boolean;
   /** On create: the initial status. Deployments only; they default to `emptyDeploymentStatus()`. */
   status?: Record<string, unknown>;
+  /** The requesting user, for governance rules (default: the actor without its `token:` / `user:` prefix). */
+  user?: string;
+  /** Skip the governance rules of src/server/releases/rules.ts (the promotion service ran them already). */
+  governanceChecked?: boolean;
 }
+
+const userOf = (actor: string, options: WriteOptions): string => options.user ?? actor.replace(/^(token|user):/, '');
 
 /** Labels the server adds from the spec (Deployments); the user's own values are kept so a contradiction is caught. */
 const serverLabels = (document: Pick<ValidDocument, 'metadata' | 'spec'> & { kind?: KindName }): Record<string, string> =>
@@ -47,6 +54,12 @@ export const desiredState = (document: Pick<ValidDocument, 'metadata' | 'spec'> 
 
 export const sameDesiredState = (stored: StoredObject, document: Pick<ValidDocument, 'metadata' | 'spec'> & { kind?: KindName }): boolean =>
   canonicalJson({ labels: stored.labels, annotations: stored.annotations, spec: stored.spec }) === canonicalJson(desiredState(document));
+
+/** Refuses a generic write to a kind that has its own workflow API (KindDefinition.managedBy). */
+export function assertGenericWrite(kind: KindName, verb: string): void {
+  const managedBy = KINDS[kind].managedBy;
+  if (managedBy) throw new ManagedKindError(`a ${kind} cannot be ${verb} through the generic objects API or apply: use /api/v1/${managedBy} (rollgate ${kind.toLowerCase()} ...)`);
+}
 
 export function createObjectService(deps: ObjectServiceDeps) {
   const newName = deps.newName ?? generateName;
@@ -70,8 +83,11 @@ export function createObjectService(deps: ObjectServiceDeps) {
     },
 
     /** Records may come without a name; resources always have one (the schema enforces it). */
-    async create(stores: Writer, actor: string, document: ValidDocument, options: WriteOptions = {}): Promise<StoredObject> {
+    async create(stores: Writer, actor: string, input: ValidDocument, options: WriteOptions = {}): Promise<StoredObject> {
+      assertGenericWrite(input.kind, 'created');
       const now = deps.now();
+      const document =
+        input.kind === 'Deployment' && !options.governanceChecked ? await prepareDeploymentCreate(stores, input, { actor, user: userOf(actor, options), now }) : input;
       const name = document.metadata.name ?? newName(document.kind, now);
       const deployment = document.kind === 'Deployment';
       if (options.status !== undefined && !deployment) throw new TypeError(`only a Deployment is created with a status, not a ${document.kind}`);
@@ -95,11 +111,13 @@ export function createObjectService(deps: ObjectServiceDeps) {
           { path: ['metadata', 'name'], message: `must be "${name}" (the name in the URL), or omitted` },
         ]);
       }
+      assertGenericWrite(document.kind, 'updated');
       if (document.kind === 'Deployment') checkDeploymentLabels(document);
       const current = await get(stores, document.kind, name);
       const expected = document.metadata.version ?? current.version;
       if (expected !== current.version) throw new ConflictError(`${document.kind} "${name}" is at version ${current.version}, not ${expected}`, current.version);
       if (!options.referencesChecked) await assertReferences(stores, document);
+      if (document.kind === 'Release' && !options.governanceChecked) await checkReleaseUpdate(stores, current, document, { actor, user: userOf(actor, options), now: deps.now() });
       const updated = await stores.objects.update(document.kind, name, expected, desiredState(document));
       await recordObjectChange(stores.audit, { time: deps.now(), actor, action: 'update', before: current, after: updated, via: options.via });
       return updated;
@@ -107,6 +125,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
 
     /** Refuses while other objects refer to this one, listing them, so nothing is left dangling. */
     async remove(stores: Writer, actor: string, kind: KindName, name: string, expectedVersion?: number): Promise<StoredObject> {
+      assertGenericWrite(kind, 'deleted');
       const current = await get(stores, kind, name);
       if (expectedVersion !== undefined && expectedVersion !== current.version) {
         throw new ConflictError(`${kind} "${name}" is at version ${current.version}, not ${expectedVersion}`, current.version);

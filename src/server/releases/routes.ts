@@ -1,0 +1,9 @@
+/** Releases routes. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from '../context.js';
+import type { GovernanceRouteDeps } from '../governance-deps.js';
+
+export function registerReleasesRoutes(app: OpenAPIHono<AppEnv>, deps: GovernanceRouteDeps): void {
+  void app;
+  void deps;
+}
