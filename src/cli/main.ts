@@ -20,6 +20,7 @@ import { registerValidateCommand } from './commands/validate.js';
 import { registerCalendarCommands } from './commands/calendar.js';
 import { registerChangeCommands } from './commands/change.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerPromoteCommands } from './commands/promote.js';
 import { registerReleaseCommands } from './commands/release.js';
 import { registerUserCommands } from './commands/user.js';
 
@@ -105,6 +106,7 @@ export function createProgram(ctx: CliContext, options: { versionOption?: boolea
   registerAuditCommands(program, ctx);
   registerAnalysisCommands(program, ctx);
   registerReleaseCommands(program, ctx);
+  registerPromoteCommands(program, ctx);
   registerChangeCommands(program, ctx);
   registerCalendarCommands(program, ctx);
   registerPolicyCommands(program, ctx);

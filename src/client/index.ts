@@ -30,6 +30,7 @@ import { SseParser } from './sse.js';
 import { calendarApi, type CalendarApi } from './calendar.js';
 import { changesApi, type ChangesApi } from './changes.js';
 import { policiesApi, type PoliciesApi } from './policies.js';
+import { promotionsApi, type PromotionsApi } from './promotions.js';
 import { releasesApi, type ReleasesApi } from './releases.js';
 import { usersApi, type UsersApi } from './users.js';
 
@@ -137,6 +138,7 @@ export interface RollgateClient {
   };
   changes: ChangesApi;
   releases: ReleasesApi;
+  promotions: PromotionsApi;
   users: UsersApi;
   policies: PoliciesApi;
   calendar: CalendarApi;
@@ -320,6 +322,7 @@ export function createClient(config: ClientConfig): RollgateClient {
     list,
     changes: changesApi(call),
     releases: releasesApi(call),
+    promotions: promotionsApi(call),
     users: usersApi(call),
     policies: policiesApi(call),
     calendar: calendarApi(call),

@@ -27,6 +27,7 @@ import { createCommit } from './transaction.js';
 import { registerCalendarRoutes } from './calendar/routes.js';
 import { registerChangesRoutes } from './changes/routes.js';
 import { registerPoliciesRoutes } from './policies/routes.js';
+import { registerPromotionsRoutes } from './promotions/routes.js';
 import { registerReleasesRoutes } from './releases/routes.js';
 import { registerUsersRoutes } from './users/routes.js';
 
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): App {
   registerUsersRoutes(app, governance);
   registerChangesRoutes(app, governance);
   registerReleasesRoutes(app, governance);
+  registerPromotionsRoutes(app, governance);
   registerPoliciesRoutes(app, governance);
   registerCalendarRoutes(app, governance);
 

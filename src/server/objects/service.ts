@@ -13,7 +13,8 @@ import { ConflictError, NotFoundError, type ListQuery, type Page, type StoredObj
 import { recordObjectChange } from '../audit/record.js';
 import { InUseError, InvalidContentError, ManagedKindError } from '../errors.js';
 import { assertNoOtherActiveRollout, checkDeploymentLabels, deploymentLabels } from '../rollouts/deployments.js';
-import { checkReleaseUpdate, prepareDeploymentCreate } from '../releases/rules.js';
+import { prepareDeploymentCreate } from '../promotions/deployment-rules.js';
+import { checkReleaseUpdate } from '../releases/rules.js';
 import { generateName } from './names.js';
 import { findReferrers, missingReferences } from './references.js';
 

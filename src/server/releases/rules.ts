@@ -1,7 +1,6 @@
 /**
- * Rules the objects service applies to Release and Deployment writes (whichever route they come
- * through): the scope freeze on Release updates; promotion-by-digest, automatic change records and
- * `promote` policies on Deployment creation. Filled in by the releases feature.
+ * Rules the objects service applies to Release writes (whichever route they come through): the
+ * scope freeze on Release updates. Filled in by the releases feature.
  */
 import type { ValidDocument } from '../../core/resources/validate.js';
 import type { StoredObject, Stores } from '../../ports/store.js';
@@ -15,11 +14,3 @@ export interface RuleContext {
 
 /** Throws (GateRefusedError / InvalidContentError) when the update of a Release breaks its scope freeze. */
 export async function checkReleaseUpdate(_stores: Pick<Stores, 'objects' | 'audit'>, _current: StoredObject, _document: ValidDocument, _ctx: RuleContext): Promise<void> {}
-
-/**
- * Called before a Deployment is created. May return a document with `spec.change` filled in (an
- * automatic change record created in the same transaction); throws GateRefusedError when a gate refuses.
- */
-export async function prepareDeploymentCreate(_stores: Pick<Stores, 'objects' | 'audit'>, document: ValidDocument, _ctx: RuleContext): Promise<ValidDocument> {
-  return document;
-}
