@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../src/core/audit/chain.js';
-import { openPostgresStore, openStore } from '../src/adapters/store/index.js';
+import { Kysely, PostgresDialect } from 'kysely';
+import { MIGRATIONS, migrateToLatest, openPostgresStore, openStore } from '../src/adapters/store/index.js';
 import { describeStoreContract } from './contract/store-contract.js';
 
 const url = process.env.ROLLGATE_TEST_DATABASE_URL;
@@ -57,7 +58,7 @@ function describePostgres(databaseUrl: string): void {
       try {
         await withAdmin(databaseUrl, async (admin) => {
           const { rows } = await admin.query<{ name: string }>(`select name from "${schema}".kysely_migration order by name`);
-          expect(rows.map((row) => row.name)).toEqual(['0001_initial']);
+          expect(rows.map((row) => row.name)).toEqual(MIGRATIONS.map((migration) => migration.name));
           const tables = await admin.query<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1', [schema]);
           expect(tables.rows.map((row) => row.table_name)).toEqual(expect.arrayContaining(['audit_events', 'leases', 'objects', 'tokens']));
         });
@@ -68,6 +69,27 @@ function describePostgres(databaseUrl: string): void {
         expect(verifyChain(await stores[0]!.read.audit.list())).toMatchObject({ ok: true, checked: 4 });
       } finally {
         await Promise.all(stores.map((store) => store.close()));
+      }
+    });
+
+    it('upgrades a schema created before 0002_token_users: existing tokens keep working and belong to no user', async () => {
+      const schema = freshSchema();
+      await withAdmin(databaseUrl, (admin) => admin.query(`create schema "${schema}"`));
+      const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, options: `-c search_path=${schema}` });
+      const old = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+      try {
+        await migrateToLatest(old, 'postgres', { migrationTableSchema: schema, migrations: MIGRATIONS.filter((migration) => migration.name < '0002') });
+        await old.insertInto('tokens').values({ id: 't1', name: 'ci', role: 'deployer', hash: 'h', created_at: '2025-01-01T00:00:00.000Z', revoked_at: null }).execute();
+      } finally {
+        await old.destroy();
+      }
+
+      const store = await openPostgresStore({ url: databaseUrl, schema });
+      try {
+        expect(await store.read.tokens.findByHash('h')).toMatchObject({ name: 'ci', role: 'deployer', user: null, createdAt: '2025-01-01T00:00:00.000Z' });
+        expect((await store.read.tokens.create({ id: 't2', name: 'alice', role: 'viewer', hash: 'h2', user: 'alice' })).user).toBe('alice');
+      } finally {
+        await store.close();
       }
     });
 

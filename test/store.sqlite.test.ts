@@ -1,13 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Kysely, SqliteDialect } from 'kysely';
 import { verifyChain } from '../src/core/audit/chain.js';
-import { openSqliteStore, openStore } from '../src/adapters/store/index.js';
+import { MIGRATIONS, migrateToLatest, openSqliteStore, openStore } from '../src/adapters/store/index.js';
 import { describeStoreContract } from './contract/store-contract.js';
 
 const execFileAsync = promisify(execFile);
@@ -44,6 +45,29 @@ describe('SQLite store files', () => {
       expect(await second.read.leases.get('controller')).toEqual(lease);
     } finally {
       await second.close();
+    }
+  });
+
+  it('upgrades a database created before 0002_token_users: existing tokens keep working and belong to no user', async () => {
+    const file = freshFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    await migrateToLatest(old, 'sqlite', { migrations: MIGRATIONS.filter((migration) => migration.name < '0002') });
+    await old.insertInto('tokens').values({ id: 't1', name: 'ci', role: 'deployer', hash: 'h', created_at: '2025-01-01T00:00:00.000Z', revoked_at: null }).execute();
+    await old.destroy();
+
+    const store = await openSqliteStore({ file });
+    try {
+      expect(await store.read.tokens.findByHash('h')).toMatchObject({ name: 'ci', role: 'deployer', user: null });
+      expect((await store.read.tokens.create({ id: 't2', name: 'alice', role: 'viewer', hash: 'h2', user: 'alice' })).user).toBe('alice');
+    } finally {
+      await store.close();
+    }
+    const raw = new BetterSqlite3(file, { readonly: true });
+    try {
+      expect(raw.prepare('select name from kysely_migration order by name').pluck().all()).toEqual(MIGRATIONS.map((migration) => migration.name));
+    } finally {
+      raw.close();
     }
   });
 

@@ -244,7 +244,11 @@ function pauseLine(rollout: RolloutStatus, service: string, ctx: Ctx): string {
   const { paint } = ctx;
   const since = `since ${clock(pause.since, ctx.utc)} (${relative(pause.since, ctx.now)}) by ${pause.actor}`;
   let until: string;
-  if (pause.until !== null) until = `until ${clock(pause.until, ctx.utc)} (${relative(pause.until, ctx.now)})`;
+  if (pause.reason === 'gate') {
+    // Held by the governance gate: it opens by itself; resume and promote are refused meanwhile.
+    const earliest = pause.until !== null ? ` (${clock(pause.until, ctx.utc)} at the earliest, ${relative(pause.until, ctx.now)})` : '';
+    until = `until the governance gate opens${earliest}; abort still works`;
+  } else if (pause.until !== null) until = `until ${clock(pause.until, ctx.utc)} (${relative(pause.until, ctx.now)})`;
   else if (pause.reason === 'pauseStep') until = `until promoted: rollgate rollout promote ${service}`;
   else until = `until resumed: rollgate rollout resume ${service} (or promote)`;
   return `${paint(pause.reason, 'yellow')} ${since}; ${until}`;

@@ -131,8 +131,11 @@ export interface RollgateClient {
     history(service: string, environment?: string, limit?: number): Promise<ApiObject[]>;
   };
   tokens: {
-    /** The secret is in the answer's `token`, and nowhere else ever again. */
-    create(input: { name: string; role: Role }): Promise<TokenCreated>;
+    /**
+     * The secret is in the answer's `token`, and nowhere else ever again. `user` binds the token
+     * to an existing User (ApiError 422 naming `user` otherwise).
+     */
+    create(input: { name: string; role: Role; user?: string }): Promise<TokenCreated>;
     list(): Promise<TokenInfo[]>;
     revoke(name: string): Promise<void>;
   };

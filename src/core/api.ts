@@ -3,6 +3,7 @@
  * from these; the client types its calls with them. Both import this file, never each other.
  */
 import { z } from 'zod';
+import { nameSchema } from './resources/common.js';
 import { KIND_NAMES, ROLES, type KindName } from './resources/kinds.js';
 
 export const API_PREFIX = '/api/v1';
@@ -83,11 +84,16 @@ export const roleSchema = z.enum(ROLES as unknown as ['viewer', 'deployer', 'app
 export const tokenCreateSchema = z.object({
   name: z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" and "-" only'),
   role: roleSchema,
+  /** The User the token acts for (must exist); omitted: the token acts as a user named like itself, with no groups. */
+  user: nameSchema.optional(),
 });
+export type TokenCreateInput = z.infer<typeof tokenCreateSchema>;
 export const tokenInfoSchema = z.object({
   id: z.string(),
   name: z.string(),
   role: roleSchema,
+  /** The User the token acts for; null: created without one (servers from before identities omit it). */
+  user: z.string().nullable().default(null),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
 });

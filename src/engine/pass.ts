@@ -19,6 +19,8 @@ import {
 import type { Notifier } from '../ports/notifier.js';
 import { ConflictError, type StoredObject, type Stores } from '../ports/store.js';
 import { applyActions } from './effects.js';
+import { applyChangeEffects, othersFinishedVia, planChangeEffects, type ChangeEffectInput } from './governance/change-effects.js';
+import { observeGate, type ObservedGate } from './governance/runtime-gate.js';
 import { gatherObservations } from './observe.js';
 import { resolveRolloutSpec, ResolveError, stableVersionOf, type ServiceEnvironmentStatus } from './resolve.js';
 import type { RuntimeRegistry } from './runtime.js';
@@ -73,10 +75,13 @@ export async function runPass(deps: PassDeps, name: string): Promise<PassOutcome
 
   const runtime = await deps.runtimes.get(resolved.service, service.spec as unknown as ServiceSpec);
   const now = deps.now().getTime();
-  const observations = await gatherObservations(runtime, resolved, stored.rollout, stored.pendingOperations, now);
+  const deploymentSpec = deployment.spec as unknown as DeploymentSpec;
+  // The governance gate, for a rollout that can still start or advance (a retry starts one again).
+  const unfinished = stored.rollout === null || !isFinishedPhase(stored.rollout.phase) || stored.pendingOperations.some((operation) => operation.type === 'retry');
+  const observed: ObservedGate | null = unfinished ? await observeGate(deps.read, deployment, resolved, now, service) : null;
+  const observations = { ...(await gatherObservations(runtime, resolved, stored.rollout, stored.pendingOperations, now)), gate: observed?.gate ?? null };
   const result = decide({ spec: resolved, status: stored.rollout, observations, now });
 
-  const deploymentSpec = deployment.spec as unknown as DeploymentSpec;
   const applied = await applyActions(result.actions, {
     runtime,
     deployment: name,
@@ -88,13 +93,21 @@ export async function runPass(deps: PassDeps, name: string): Promise<PassOutcome
   });
 
   const next = nextDeploymentStatus(stored, resolved, result, now);
-  const changed = result.events.length > 0 || applied.promoted.length > 0 || !sameJson(next, stored);
-  if (!changed) return { kind: 'done', requeueAfterMs: result.requeueAfterMs, phase: next.rollout?.phase ?? null, wrote: false, decidedAt: now };
+  const deploymentChanged = result.events.length > 0 || applied.promoted.length > 0 || !sameJson(next, stored);
+  // The change record this Deployment runs under: moved along with the rollout (see change-effects.ts).
+  const changeName = deploymentSpec.change ?? null;
+  const changeInput: ChangeEffectInput = { deployment: name, service: resolved.service, rollout: result.status, gate: observed?.gate ?? null, now };
+  let changeWork = false;
+  if (changeName) {
+    const change = observed?.change ?? (await deps.read.objects.get('Change', changeName));
+    changeWork = change !== null && (await planChangeEffects(change, changeInput, othersFinishedVia(deps.read.objects, change, name))) !== null;
+  }
+  if (!deploymentChanged && !changeWork) return { kind: 'done', requeueAfterMs: result.requeueAfterMs, phase: next.rollout?.phase ?? null, wrote: false, decidedAt: now };
 
   try {
     await deps.commit(async (stores) => {
       await deps.assertOwner(stores, name);
-      await stores.objects.update('Deployment', name, deployment.version, { status: next as unknown as Record<string, unknown> });
+      if (deploymentChanged) await stores.objects.update('Deployment', name, deployment.version, { status: next as unknown as Record<string, unknown> });
       // Digests only for the events that carry them: most passes record a measurement and have none.
       const before = result.events.length > 0 ? digestOf(stored.rollout) : null;
       const after = result.events.length > 0 ? digestOf(next.rollout) : null;
@@ -111,6 +124,8 @@ export async function runPass(deps: PassDeps, name: string): Promise<PassOutcome
         });
       }
       for (const promotion of applied.promoted) await recordStable(stores, resolved, name, promotion.version, deps.now());
+      // Governance effects on the change, after the Deployment: re-read here, compare-and-swap on its version.
+      if (changeName) await applyChangeEffects(stores, changeName, changeInput);
     });
   } catch (error) {
     // Another writer (an operator's request, another pass) got there first: the effects applied

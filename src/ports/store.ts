@@ -113,13 +113,33 @@ export interface TokenRecord {
   createdAt: string;
   /** null while the token is valid. */
   revokedAt: string | null;
+  /**
+   * The name of the User the token acts for. null: the token was created without one, and acts
+   * as a user named like the token with no groups. Not a reference the store checks: the
+   * server checks the User exists when the token is created.
+   */
+  user: string | null;
+}
+
+export interface NewToken {
+  id: string;
+  name: string;
+  role: Role;
+  /** sha256 of the secret. */
+  hash: string;
+  /** The User the token acts for; absent or null: none. */
+  user?: string | null;
 }
 
 export interface TokenRepository {
-  /** Throws ConflictError if a token with that name exists (revoked ones included). */
-  create(token: Omit<TokenRecord, 'createdAt' | 'revokedAt'>): Promise<TokenRecord>;
-  /** null: no token with that hash. Revoked tokens are returned with `revokedAt` set. */
+  /**
+   * Not safe to repeat: throws ConflictError if a token with that name (or id, or hash) exists,
+   * revoked ones included.
+   */
+  create(token: NewToken): Promise<TokenRecord>;
+  /** Safe to repeat. null: no token with that hash. Revoked tokens are returned with `revokedAt` set. */
   findByHash(hash: string): Promise<TokenRecord | null>;
+  /** Safe to repeat. Every token, revoked ones included, ordered by name. */
   list(): Promise<TokenRecord[]>;
   /** Safe to repeat: revoking a revoked token keeps the first time. null: no such token. */
   revoke(name: string, at: string): Promise<TokenRecord | null>;

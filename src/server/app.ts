@@ -73,6 +73,7 @@ export function createApp(deps: AppDeps): App {
   app.use('*', bodyLimit({ maxSize, onError: (c) => problemResponse(c, problem(413, 'too-large', `the body exceeds ${maxSize} bytes`)) }));
   app.use('*', async (c, next) => {
     c.set('tokenLookup', store.read.tokens);
+    c.set('userLookup', store.read.objects);
     await next();
   });
 

@@ -3,7 +3,7 @@
  * types without importing each other.
  */
 import type { Role } from '../core/resources/kinds.js';
-import type { TokenRepository } from '../ports/store.js';
+import type { ObjectRepository, TokenRepository } from '../ports/store.js';
 
 /** The caller a valid bearer token identifies. */
 export interface Principal {
@@ -13,7 +13,10 @@ export interface Principal {
   user: string;
   /** The user's groups (from the User object; empty when there is none). */
   groups: string[];
-  /** What audit events record as the actor: `token:<name>`. */
+  /**
+   * What audit events record as the actor: `user:<user>` for a token bound to a User,
+   * `token:<token name>` for a token created without one.
+   */
   actor: string;
 }
 
@@ -23,5 +26,7 @@ export type AppEnv = {
     principal: Principal;
     /** Token lookups for the auth middleware; set once per request by the app. */
     tokenLookup: Pick<TokenRepository, 'findByHash'>;
+    /** User lookups for the auth middleware (the caller's groups); set once per request by the app. */
+    userLookup: Pick<ObjectRepository, 'get'>;
   };
 };

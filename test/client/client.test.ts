@@ -144,7 +144,7 @@ describe('createClient: apply, audit, tokens', () => {
   });
 
   it('tokens: create, list and revoke', async () => {
-    const info = { id: 'tok_1', name: 'ci', role: 'deployer', createdAt: '2026-01-01T00:00:00Z', revokedAt: null };
+    const info = { id: 'tok_1', name: 'ci', role: 'deployer', createdAt: '2026-01-01T00:00:00Z', revokedAt: null, user: null };
     const { stub, client } = await serve((req, res) => {
       if (req.method === 'POST') return sendJson(res, 201, { ...info, token: 'rg_abc' });
       if (req.method === 'GET') return sendJson(res, 200, { items: [info] });

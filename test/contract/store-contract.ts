@@ -470,7 +470,7 @@ export function describeStoreContract(label: string, openFreshStore: () => Promi
 
       it('creates a token and finds it by hash', async () => {
         const created = await store.read.tokens.create(token('ci', 'h1'));
-        expect(created).toEqual({ id: 'id-ci', name: 'ci', role: 'deployer', hash: 'h1', createdAt: expect.stringMatching(ISO_MS), revokedAt: null });
+        expect(created).toEqual({ id: 'id-ci', name: 'ci', role: 'deployer', hash: 'h1', createdAt: expect.stringMatching(ISO_MS), revokedAt: null, user: null });
         expect(await store.read.tokens.findByHash('h1')).toEqual(created);
         expect(await store.read.tokens.findByHash('nope')).toBeNull();
       });
@@ -503,6 +503,34 @@ export function describeStoreContract(label: string, openFreshStore: () => Promi
         expect(again?.revokedAt).toBe('2025-01-01T00:00:00.000Z');
         expect((await store.read.tokens.findByHash('h1'))?.revokedAt).toBe('2025-01-01T00:00:00.000Z');
         expect(await store.read.tokens.revoke('ghost', '2025-01-01T00:00:00.000Z')).toBeNull();
+      });
+
+      it('binds a token to a user, keeps the binding through list and revoke, and reads null when none was given', async () => {
+        const bound = await store.read.tokens.create({ ...token('alice-laptop', 'h1'), user: 'alice' });
+        expect(bound.user).toBe('alice');
+        expect(await store.read.tokens.findByHash('h1')).toEqual(bound);
+        // Several tokens may belong to one user; null and an absent user both mean "no user".
+        await store.transaction((s) => s.tokens.create({ ...token('alice-ci', 'h2'), user: 'alice' }));
+        await store.read.tokens.create({ ...token('robot', 'h3'), user: null });
+        await store.read.tokens.create(token('legacy', 'h4'));
+        expect((await store.read.tokens.list()).map((t) => [t.name, t.user])).toEqual([
+          ['alice-ci', 'alice'],
+          ['alice-laptop', 'alice'],
+          ['legacy', null],
+          ['robot', null],
+        ]);
+        expect((await store.read.tokens.revoke('alice-laptop', '2025-01-01T00:00:00.000Z'))?.user).toBe('alice');
+        expect((await store.read.tokens.findByHash('h1'))?.user).toBe('alice');
+      });
+
+      it('rolls a token binding back with its transaction', async () => {
+        await expect(
+          store.transaction(async (s) => {
+            await s.tokens.create({ ...token('alice-laptop', 'h1'), user: 'alice' });
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        expect(await store.read.tokens.findByHash('h1')).toBeNull();
       });
     });
 

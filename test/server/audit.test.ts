@@ -117,7 +117,7 @@ describe('tokens', () => {
     const text = JSON.stringify(listed.body);
     expect(text).not.toContain(created.body.token);
     expect(text).not.toContain(server.adminToken);
-    for (const token of listed.body.items) expect(Object.keys(token).sort()).toEqual(['createdAt', 'id', 'name', 'revokedAt', 'role']);
+    for (const token of listed.body.items) expect(Object.keys(token).sort()).toEqual(['createdAt', 'id', 'name', 'revokedAt', 'role', 'user']);
 
     expect((await server.json('GET', '/api/v1/environments', { token: created.body.token })).status).toBe(200);
     const revoked = await server.json('DELETE', '/api/v1/tokens/ci');

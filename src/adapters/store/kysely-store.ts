@@ -353,13 +353,22 @@ function tokenRepository(db: Kysely<Database>, ctx: Context): TokenRepository {
     hash: row.hash,
     createdAt: toIso(row.created_at),
     revokedAt: row.revoked_at === null ? null : toIso(row.revoked_at),
+    user: row.user_name,
   });
 
   return {
     async create(token) {
       const row = await db
         .insertInto('tokens')
-        .values({ id: token.id, name: token.name, role: token.role, hash: token.hash, created_at: ctx.now().toISOString(), revoked_at: null })
+        .values({
+          id: token.id,
+          name: token.name,
+          role: token.role,
+          hash: token.hash,
+          user_name: token.user ?? null,
+          created_at: ctx.now().toISOString(),
+          revoked_at: null,
+        })
         .onConflict((oc) => oc.doNothing())
         .returningAll()
         .executeTakeFirst();

@@ -94,6 +94,15 @@ export const MIGRATIONS: readonly StoreMigration[] = Object.freeze([
         .execute();
     },
   },
+  {
+    name: '0002_token_users',
+    async up(db) {
+      // The User a token acts for (docs/adr/0004-governance.md). Nullable, with no foreign key:
+      // tokens from before identities existed have none, and a User is an object whose deletion
+      // must not revoke or orphan-check tokens (the token then acts with no groups).
+      await db.schema.alterTable('tokens').addColumn('user_name', 'text').execute();
+    },
+  },
 ]);
 
 assertOrdered(MIGRATIONS);

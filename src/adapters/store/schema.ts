@@ -50,6 +50,8 @@ export interface TokensTable {
   hash: string;
   created_at: TimestampColumn;
   revoked_at: NullableTimestampColumn;
+  /** Added by migration 0002; null for a token that belongs to no User. */
+  user_name: string | null;
 }
 
 export interface LeasesTable {

@@ -12,18 +12,23 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .description('create a token; its secret is printed once and cannot be shown again')
     .requiredOption('--name <name>', 'token name (letters, digits, ".", "_", "-")')
     .addOption(new Option('--role <role>', 'what the token may do').choices([...ROLES]).makeOptionMandatory())
-    .addHelpText('after', '\nExample:\n  export ROLLGATE_TOKEN=$(rollgate token create --name ci --role deployer)')
+    .option('--user <user>', 'the user the token acts for (must exist: rollgate user create); its groups count for approvals')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  export ROLLGATE_TOKEN=$(rollgate token create --name ci --role deployer)\n  rollgate token create --name alice-laptop --role approver --user alice',
+    )
     .action(
       ctx.run(async (command) => {
-        const { name, role } = command.opts<{ name: string; role: Role }>();
-        const created = await ctx.client(command).tokens.create({ name, role });
+        const { name, role, user } = command.opts<{ name: string; role: Role; user?: string }>();
+        const created = await ctx.client(command).tokens.create({ name, role, ...(user !== undefined && { user }) });
         const format = ctx.outputFormat(command);
         if (format !== 'table') {
           ctx.printData(format, created);
           return;
         }
         // The secret alone on stdout (for `$(...)`), the explanation on stderr.
-        ctx.err(`token "${created.name}" created with role ${created.role}; save it now, it is not shown again:`);
+        const owner = created.user ? ` for user ${created.user}` : '';
+        ctx.err(`token "${created.name}" created with role ${created.role}${owner}; save it now, it is not shown again:`);
         ctx.out(created.token);
       }),
     );
@@ -43,8 +48,8 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
           const now = new Date();
           ctx.out(
             renderTable(
-              ['NAME', 'ROLE', 'STATUS', 'AGE', 'REVOKED'],
-              tokens.map((info) => [info.name, info.role, info.revokedAt ? 'revoked' : 'active', formatAge(info.createdAt, now), info.revokedAt ?? '-']),
+              ['NAME', 'ROLE', 'USER', 'STATUS', 'AGE', 'REVOKED'],
+              tokens.map((info) => [info.name, info.role, info.user ?? '-', info.revokedAt ? 'revoked' : 'active', formatAge(info.createdAt, now), info.revokedAt ?? '-']),
             ),
           );
         }

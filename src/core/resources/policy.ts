@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkPolicyExpression } from '../governance/policy.js';
 import { nameSchema } from './common.js';
 
 /**
@@ -11,7 +12,11 @@ import { nameSchema } from './common.js';
 export const POLICY_GATES = ['promote', 'start'] as const;
 export type PolicyGate = (typeof POLICY_GATES)[number];
 
-export const policySpecSchema = z.strictObject({
+/**
+ * The spec's shape without the CEL check: what the gate reads stored policies with, so a policy
+ * stored before a stricter check still evaluates (its expression errors then count as its severity).
+ */
+export const policySpecShapeSchema = z.strictObject({
   description: z.string().optional(),
   severity: z.enum(['warn', 'deny']),
   /** CEL; true means the release complies. */
@@ -29,4 +34,13 @@ export const policySpecSchema = z.strictObject({
     })
     .optional(),
 });
-export type PolicySpec = z.infer<typeof policySpecSchema>;
+
+/**
+ * Written policies must compile, name only known facts and be a bool without type errors
+ * (checkPolicyExpression in src/core/governance/policy.ts); the error names `expression`.
+ */
+export const policySpecSchema = policySpecShapeSchema.superRefine((spec, ctx) => {
+  const error = checkPolicyExpression(spec.expression);
+  if (error) ctx.addIssue({ code: 'custom', path: ['expression'], message: error });
+});
+export type PolicySpec = z.infer<typeof policySpecShapeSchema>;

@@ -12,6 +12,7 @@ import type {
   Action,
   DecideInput,
   DecideResult,
+  GateObservation,
   MeasurementObservation,
   Observations,
   Operation,
@@ -35,6 +36,8 @@ export const REASSERT_MS = 5_000;
 export const HISTORY_LIMIT = 50;
 /** Analysis runs kept in the status (finished ones are dropped first). */
 export const MAX_RUNS_KEPT = 20;
+/** How often a rollout held by the governance gate looks at the gate again (sooner when the gate says when it opens). */
+export const GATE_POLL_MS = 5_000;
 
 interface Ctx {
   spec: RolloutSpec;
@@ -220,8 +223,23 @@ function sanitizeObservations(raw: unknown, spec: RolloutSpec): Observations {
     router,
     measurements,
     operations,
+    gate: sanitizeGate(o.gate),
   };
 }
+
+/** A gate that is not a well-formed observation counts as closed: governance fails closed. */
+function sanitizeGate(value: unknown): GateObservation | null {
+  if (value === null || value === undefined) return null;
+  if (!isObject(value) || typeof value.open !== 'boolean') return { open: false, message: 'the governance gate observation is invalid', until: null };
+  return {
+    open: value.open,
+    message: typeof value.message === 'string' && value.message !== '' ? value.message : value.open ? 'open' : 'closed',
+    until: isFiniteNumber(value.until) ? value.until : null,
+  };
+}
+
+/** The gate's message when it is closed this pass; null when open or absent. */
+const gateClosed = (ctx: Ctx): GateObservation | null => (ctx.obs.gate && !ctx.obs.gate.open ? ctx.obs.gate : null);
 
 function initialStatus(spec: RolloutSpec, plan: Plan | null, now: number): RolloutStatus {
   const kind: StrategyKind =
@@ -307,7 +325,11 @@ function finish(ctx: Ctx): DecideResult {
     const due = nextDueAt(run);
     if (due !== null) times.push(due);
   }
-  if (status.pause?.until != null) times.push(status.pause.until);
+  if (status.pause?.reason === 'gate') {
+    // The gate is evaluated by the engine: look again soon, or when it says it opens, if sooner.
+    const until = status.pause.until;
+    times.push(until === null ? now + GATE_POLL_MS : until > now ? Math.min(until, now + GATE_POLL_MS) : now + POLL_MS);
+  } else if (status.pause?.until != null) times.push(status.pause.until);
   if (status.phase === 'Progressing' && ctx.deadlineAt !== null) times.push(ctx.deadlineAt);
   for (const retirement of status.retirements) if (retirement.retiredAt === null) times.push(retirement.notBefore);
   const next = times.length > 0 ? Math.min(...times) : null;
@@ -411,7 +433,7 @@ function checkRuns(ctx: Ctx): boolean {
     const noData = waiting.some(runWaitsOnNoData);
     const reason: PauseReason = noData ? 'noData' : 'inconclusive';
     const message = `paused: ${waiting.map((run) => `${runLabel(run)}: ${run.message ?? run.phase}`).join('; ')}`;
-    if (!status.pause || status.pause.reason === 'pauseStep' || ((status.pause.reason === 'noData' || status.pause.reason === 'inconclusive') && status.pause.message !== message)) {
+    if (!status.pause || status.pause.reason === 'pauseStep' || status.pause.reason === 'gate' || ((status.pause.reason === 'noData' || status.pause.reason === 'inconclusive') && status.pause.message !== message)) {
       setPause(ctx, reason, message, null, 'system');
     }
   } else if (status.pause && (status.pause.reason === 'inconclusive' || status.pause.reason === 'noData')) {
@@ -471,7 +493,7 @@ function setPause(ctx: Ctx, reason: PauseReason, message: string, until: number 
 }
 
 /** Ends the pause. Paused time is added back to the progress clock (a deadline pause restarts it). */
-function clearPause(ctx: Ctx, actor: string, message: string): void {
+function clearPause(ctx: Ctx, actor: string, message: string, notify = actor !== 'system'): void {
   const { status, now } = ctx;
   const pause = status.pause;
   if (!pause) return;
@@ -482,7 +504,32 @@ function clearPause(ctx: Ctx, actor: string, message: string): void {
   if (actor !== 'system') {
     for (const run of status.analysisRuns) acknowledgeRun(run, now);
   }
-  record(ctx, 'Resumed', message, actor, actor !== 'system');
+  record(ctx, 'Resumed', message, actor, notify);
+}
+
+/**
+ * The governance gate is closed: hold the rollout where it is. A pause that needs a person (user,
+ * inconclusive, noData, progressDeadline) stays what it is (its `resume` is refused while the gate
+ * is closed); a pause step gives way to the gate and comes back once the gate opens. A new Paused
+ * event only when the gate's message changes.
+ */
+function holdAtGate(ctx: Ctx, gate: GateObservation): void {
+  const { status, now } = ctx;
+  const previous = status.pause;
+  if (previous && previous.reason !== 'gate' && previous.reason !== 'pauseStep') return;
+  const message = `held by the governance gate: ${gate.message}`;
+  if (previous?.reason === 'gate' && previous.message === message && previous.until === gate.until) return;
+  status.pause = { reason: 'gate', message, since: previous?.since ?? now, until: gate.until, actor: 'system' };
+  status.phase = 'Paused';
+  if (previous?.reason !== 'gate') record(ctx, 'Paused', message, 'system', true);
+  else if (previous.message !== message) record(ctx, 'Paused', message, 'system', false);
+}
+
+/** The gate is open (or gone): a gate pause ends by itself. */
+function releaseGate(ctx: Ctx): void {
+  if (ctx.status.pause?.reason !== 'gate') return;
+  const gate = ctx.obs.gate;
+  clearPause(ctx, 'system', `governance gate opened: ${gate ? gate.message : 'no governance gate applies any more'}`, true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,6 +547,8 @@ function applyOperation(ctx: Ctx, op: Operation): void {
   const accept = (message: string): void => {
     ctx.results.push({ id: op.id, type: op.type, accepted: true, message });
   };
+  const gate = gateClosed(ctx);
+  const gateRefusal = gate ? `the governance gate is closed: ${gate.message}` : null;
 
   switch (op.type) {
     case 'abort': {
@@ -518,6 +567,7 @@ function applyOperation(ctx: Ctx, op: Operation): void {
     }
     case 'promote': {
       if (!active || !plan) return reject(`nothing to promote: the rollout is ${phase}`);
+      if (gateRefusal) return reject(gateRefusal);
       if (status.stepIndex >= plan.steps.length) return reject('every step is done; promotion is under way');
       const step = plan.steps[status.stepIndex]!;
       const runId = stepRunId(status, step, status.stepIndex);
@@ -529,6 +579,7 @@ function applyOperation(ctx: Ctx, op: Operation): void {
     }
     case 'promoteFull': {
       if (!active || !plan) return reject(`nothing to promote: the rollout is ${phase}`);
+      if (gateRefusal) return reject(gateRefusal);
       stopRuns(ctx, `skipped by promoteFull (${op.actor})`, false);
       if (status.pause) clearPause(ctx, op.actor, `resumed by promoteFull (${op.actor})`);
       const skipped = plan.steps.length - status.stepIndex;
@@ -546,6 +597,7 @@ function applyOperation(ctx: Ctx, op: Operation): void {
     }
     case 'resume': {
       if (phase !== 'Paused' || !status.pause) return reject(`not paused: the rollout is ${phase}`);
+      if (gateRefusal) return reject(gateRefusal);
       if (status.pause.reason === 'pauseStep') return reject('this is a pause step: use promote to continue');
       clearPause(ctx, op.actor, `resumed by ${op.actor}${why}`);
       return accept('resumed');
@@ -588,8 +640,14 @@ function startAttempt(ctx: Ctx, op: Operation): void {
 function progress(ctx: Ctx, plan: Plan): void {
   const { status, now, obs } = ctx;
   const version = status.canaryVersion;
+  const gate = gateClosed(ctx);
 
   if (status.newVersion.ensuredAt === null) {
+    // Nothing is deployed before the governance gate opens.
+    if (gate) {
+      holdAtGate(ctx, gate);
+      return;
+    }
     const replicas = plan.kind === 'blueGreen' ? plan.previewReplicas : plan.replicas;
     emit(ctx, 'init', `ensure=${version}`, { type: 'ensureVersion', version, replicas, role: plan.kind === 'blueGreen' ? 'preview' : plan.kind === 'direct' ? 'stable' : 'canary' });
     status.newVersion.ensuredAt = now;
@@ -616,6 +674,14 @@ function progress(ctx: Ctx, plan: Plan): void {
     if (!checkRuns(ctx)) return;
     startBackgroundIfDue(ctx, plan);
   }
+
+  // A closed gate holds the rollout at its current step and weight: analysis already running keeps
+  // measuring (and a failure still aborts, above), but no step completes and nothing is promoted.
+  if (gate) {
+    holdAtGate(ctx, gate);
+    return;
+  }
+  releaseGate(ctx);
 
   if (status.pause) {
     const pause = status.pause;

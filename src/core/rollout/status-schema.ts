@@ -152,7 +152,7 @@ export const rolloutStatusSchema = z
     headerRoute: headerRouteSchema.nullable(),
     pause: z
       .object({
-        reason: z.enum(['pauseStep', 'user', 'inconclusive', 'noData', 'progressDeadline']),
+        reason: z.enum(['pauseStep', 'user', 'inconclusive', 'noData', 'progressDeadline', 'gate']),
         message: z.string(),
         since: time,
         until: nullableTime,

@@ -55,8 +55,10 @@ export type RolloutPhase = 'Progressing' | 'Paused' | 'Healthy' | 'Aborted' | 'D
  * - `inconclusive`: an analysis run exceeded its inconclusiveLimit.
  * - `noData`: a metric with `noDataPolicy: pause` got no data.
  * - `progressDeadline`: no progress for progressDeadlineSeconds with `progressDeadlineAbort: false`.
+ * - `gate`: the governance gate is closed (change not authorized, planned start not reached, a
+ *   blackout or outside maintenance windows, a `start` policy denies); ends by itself when it opens.
  */
-export type PauseReason = 'pauseStep' | 'user' | 'inconclusive' | 'noData' | 'progressDeadline';
+export type PauseReason = 'pauseStep' | 'user' | 'inconclusive' | 'noData' | 'progressDeadline' | 'gate';
 
 export interface PauseState {
   reason: PauseReason;
@@ -260,6 +262,20 @@ export interface Observations {
   measurements: MeasurementObservation[];
   /** Pending operations, oldest first. */
   operations: Operation[];
+  /**
+   * The runtime governance gate (src/core/governance/gate.ts), evaluated by the engine for an
+   * unfinished rollout. Absent or null: no gate (open). Closed: the rollout does not start or
+   * advance; it pauses with reason `gate` and resumes by itself when the gate opens.
+   */
+  gate?: GateObservation | null;
+}
+
+/** The runtime gate's verdict as decide() needs it. */
+export interface GateObservation {
+  open: boolean;
+  message: string;
+  /** When the gate may open by itself (ms since epoch); null: unknown (a person or a policy must act). */
+  until: number | null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,9 +4,10 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { roleAtLeast, type Role } from '../../core/resources/kinds.js';
-import type { AppEnv, Principal } from '../context.js';
+import type { AppEnv } from '../context.js';
 import { problem, problemResponse } from '../problem.js';
 import { hashToken } from '../tokens/service.js';
+import { principalFor } from './principal.js';
 
 /** `public` routes skip authentication entirely (health checks, the OpenAPI document). */
 export type Permission = Role | 'public';
@@ -31,8 +32,7 @@ export function requirePermission(permission: Permission): MiddlewareHandler<App
     if (!roleAtLeast(record.role, permission)) {
       return problemResponse(c, problem(403, 'forbidden', `this operation requires role "${permission}" (the token "${record.name}" has role "${record.role}")`));
     }
-    const principal: Principal = { tokenName: record.name, role: record.role, actor: `token:${record.name}`, user: record.name, groups: [] };
-    c.set('principal', principal);
+    c.set('principal', await principalFor(record, c.var.userLookup));
     return next();
   };
 }

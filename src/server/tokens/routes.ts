@@ -17,12 +17,12 @@ export const createTokenRoute = secureRoute({
   path: collection,
   operationId: 'createToken',
   tags,
-  summary: 'Create a token; the secret is in this response only',
+  summary: 'Create a token, optionally bound to a User; the secret is in this response only',
   request: { body: { required: true, content: { 'application/json': { schema: tokenCreateSchema } } } },
   responses: {
     201: { description: 'Created; store `token` now, it cannot be shown again', content: { 'application/json': { schema: tokenCreatedSchema } } },
     409: problemResponse('A token with that name exists (revoked ones included)'),
-    422: problemResponse('Invalid name or role'),
+    422: problemResponse('Invalid name or role, or `user` names no User'),
   },
 });
 

@@ -1,12 +1,15 @@
 /**
  * API tokens. The secret is shown once at creation and only its sha256 is stored, so a copy of
  * the database does not grant access. Creation and revocation are audited (never the secret).
+ * A token may belong to a User (docs/adr/0004-governance.md): it then acts as that user, with
+ * the user's groups, and audit events name the user.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { TokenCreated, TokenInfo } from '../../core/api.js';
 import { sha256Hex } from '../../core/audit/chain.js';
 import type { Role } from '../../core/resources/kinds.js';
 import { NotFoundError, type Stores, type TokenRecord } from '../../ports/store.js';
+import { InvalidContentError } from '../errors.js';
 
 export const TOKEN_PREFIX = 'rg_';
 export const ADMIN_TOKEN_NAME = 'admin';
@@ -20,6 +23,7 @@ export const tokenInfo = (record: TokenRecord): TokenInfo => ({
   id: record.id,
   name: record.name,
   role: record.role,
+  user: record.user,
   createdAt: record.createdAt,
   revokedAt: record.revokedAt,
 });
@@ -31,14 +35,34 @@ export interface TokenServiceDeps {
 }
 
 type Writer = Pick<Stores, 'tokens' | 'audit'>;
+/** Creating a token bound to a user also reads the User, in the same transaction. */
+type CreateWriter = Writer & Pick<Stores, 'objects'>;
+
+export interface TokenCreateRequest {
+  name: string;
+  role: Role;
+  /** The User the token acts for; must exist. Absent: the token belongs to no user. */
+  user?: string;
+}
 
 export function createTokenService(deps: TokenServiceDeps) {
   const random = deps.random ?? randomBytes;
   const newSecret = () => `${TOKEN_PREFIX}${random(32).toString('base64url')}`;
 
-  async function create(stores: Writer, actor: string, input: { name: string; role: Role }): Promise<TokenCreated> {
+  /**
+   * Not safe to repeat (a second call with the same name fails with ConflictError). A `user` that
+   * names no User is refused (InvalidContentError at `user`): the check and the insert share the
+   * caller's transaction, so the user cannot vanish in between.
+   */
+  async function create(stores: CreateWriter, actor: string, input: TokenCreateRequest): Promise<TokenCreated> {
+    const user = input.user ?? null;
+    if (user !== null && !(await stores.objects.get('User', user))) {
+      throw new InvalidContentError(`user "${user}" does not exist`, [
+        { path: ['user'], message: `no User named "${user}"; create it first (rollgate user create ${user})` },
+      ]);
+    }
     const secret = newSecret();
-    const record = await stores.tokens.create({ id: randomUUID(), name: input.name, role: input.role, hash: hashToken(secret) });
+    const record = await stores.tokens.create({ id: randomUUID(), name: input.name, role: input.role, hash: hashToken(secret), user });
     await stores.audit.append({
       time: deps.now().toISOString(),
       actor,
@@ -47,7 +71,7 @@ export function createTokenService(deps: TokenServiceDeps) {
       name: record.name,
       beforeDigest: null,
       afterDigest: null,
-      details: { role: record.role, id: record.id },
+      details: { role: record.role, id: record.id, user: record.user },
     });
     return { ...tokenInfo(record), token: secret };
   }
@@ -74,7 +98,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         name,
         beforeDigest: null,
         afterDigest: null,
-        details: { role: revoked.role, id: revoked.id },
+        details: { role: revoked.role, id: revoked.id, user: revoked.user },
       });
       return tokenInfo(revoked);
     },
@@ -84,7 +108,7 @@ export function createTokenService(deps: TokenServiceDeps) {
      * secret for the caller to show once. null when any token already exists. Run it in a
      * transaction so two processes starting together cannot both mint one.
      */
-    async ensureAdminToken(stores: Writer): Promise<string | null> {
+    async ensureAdminToken(stores: CreateWriter): Promise<string | null> {
       if ((await stores.tokens.list()).length > 0) return null;
       return (await create(stores, 'system', { name: ADMIN_TOKEN_NAME, role: 'admin' })).token;
     },
