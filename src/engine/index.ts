@@ -42,11 +42,11 @@ export interface EngineConfig {
 export function createEngine(config: EngineConfig) {
   const build = config.runtimeFactory ?? defaultRuntimeFactory({ logDir: path.join(config.dataDir, 'services'), workingDir: config.workingDir ?? process.cwd() });
   const prometheus = prometheusProviders(config.prometheus);
-  const runtimes = createRuntimeRegistry(async (service, spec) => {
-    const runtime = withPrometheus(await build(service, spec), prometheus);
+  const runtimes = createRuntimeRegistry(async (service, spec, environment = 'default') => {
+    const runtime = withPrometheus(await build(service, spec, environment), prometheus);
     const stored = await config.store.read.objects.get('Service', service);
     try {
-      if (stored) await restoreDataPlane(config.store.read, runtime, stored);
+      if (stored) await restoreDataPlane(config.store.read, runtime, stored, environment);
       // Only now: the routing table is what the stored state says.
       await runtime.listen?.();
     } catch (error) {
@@ -75,8 +75,11 @@ export function createEngine(config: EngineConfig) {
       do {
         const page = await config.store.read.objects.list('Service', { limit: 1000, ...(cursor ? { cursor } : {}) });
         for (const service of page.items) {
-          if (!service.status?.environments) continue;
-          await runtimes.get(service.name, service.spec as unknown as ServiceSpec).catch((error: unknown) => config.logger.error({ err: error, service: service.name }, 'cannot restore the data plane'));
+          for (const environment of Object.keys(service.status?.environments ?? {})) {
+            await runtimes
+              .get(service.name, service.spec as unknown as ServiceSpec, environment)
+              .catch((error: unknown) => config.logger.error({ err: error, service: service.name, environment }, 'cannot restore the data plane'));
+          }
         }
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
@@ -110,7 +113,7 @@ export function createEngine(config: EngineConfig) {
         `rollgate_engine_owned_shards ${controller.ownedShards().length}`,
         '',
       ].join('\n');
-      const planes = await Promise.all(runtimes.services().map(async (service) => (await runtimes.peek(service))?.renderPrometheus?.() ?? ''));
+      const planes = (await runtimes.all()).map((runtime) => runtime.renderPrometheus?.() ?? '');
       return [engineText, ...planes];
     },
     /** Stops passes, then the services' data planes (routers, processes). */

@@ -73,7 +73,7 @@ export async function runPass(deps: PassDeps, name: string): Promise<PassOutcome
   service ??= await deps.read.objects.get('Service', resolved.service);
   if (!service) return writeUnresolvable(deps, deployment, stored, `service "${resolved.service}" no longer exists`);
 
-  const runtime = await deps.runtimes.get(resolved.service, service.spec as unknown as ServiceSpec);
+  const runtime = await deps.runtimes.get(resolved.service, service.spec as unknown as ServiceSpec, resolved.environment ?? 'default');
   const now = deps.now().getTime();
   const deploymentSpec = deployment.spec as unknown as DeploymentSpec;
   // The governance gate, for a rollout that can still start or advance (a retry starts one again).

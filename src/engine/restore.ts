@@ -10,11 +10,12 @@ import type { ServiceEnvironmentStatus } from './resolve.js';
 import { envOfStable } from './pass.js';
 import type { ServiceRuntime } from './runtime.js';
 
-async function latestRollout(read: Pick<Stores, 'objects'>, service: string): Promise<RolloutStatus | null> {
+async function latestRollout(read: Pick<Stores, 'objects'>, service: string, environment: string): Promise<RolloutStatus | null> {
   let latest: StoredObject | null = null;
   let cursor: string | undefined;
+  const labels = { [DEPLOYMENT_LABELS.service]: service, [DEPLOYMENT_LABELS.environment]: environment };
   do {
-    const page = await read.objects.list('Deployment', { labels: { [DEPLOYMENT_LABELS.service]: service }, limit: 1000, ...(cursor ? { cursor } : {}) });
+    const page = await read.objects.list('Deployment', { labels, limit: 1000, ...(cursor ? { cursor } : {}) });
     for (const deployment of page.items) {
       if (readDeploymentStatus(deployment.status).rollout && (!latest || deployment.createdAt > latest.createdAt)) latest = deployment;
     }
@@ -35,10 +36,10 @@ async function envOf(read: Pick<Stores, 'objects'>, service: StoredObject, versi
   return undefined;
 }
 
-export async function restoreDataPlane(read: Pick<Stores, 'objects'>, runtime: ServiceRuntime, service: StoredObject): Promise<void> {
-  const rollout = await latestRollout(read, service.name);
-  const environments = Object.values((service.status?.environments ?? {}) as Record<string, ServiceEnvironmentStatus>);
-  const recorded = environments.sort((a, b) => (a.since < b.since ? 1 : -1))[0]?.stableVersion ?? null;
+/** Restores the data plane of `service` in one environment (each environment has its own runtime). */
+export async function restoreDataPlane(read: Pick<Stores, 'objects'>, runtime: ServiceRuntime, service: StoredObject, environment = 'default'): Promise<void> {
+  const rollout = await latestRollout(read, service.name, environment);
+  const recorded = ((service.status?.environments ?? {}) as Record<string, ServiceEnvironmentStatus | undefined>)[environment]?.stableVersion ?? null;
 
   const active = rollout !== null && !isFinishedPhase(rollout.phase);
   const stable = rollout?.phase === 'Healthy' ? rollout.canaryVersion : (rollout?.stableVersion ?? recorded);

@@ -37,8 +37,28 @@ export interface ServiceRuntime {
   close(): Promise<void>;
 }
 
-/** Builds the runtime of one service; the default handles `process` targets and `embedded` routers. */
-export type RuntimeFactory = (service: string, spec: ServiceSpec) => Promise<ServiceRuntime>;
+/**
+ * Builds the runtime of one service in one environment; the default handles `process` targets and
+ * `embedded` routers. `spec` already has the environment's overrides (`spec.environments[env]`)
+ * applied; `environment` is `default` for Deployments that name none.
+ */
+export type RuntimeFactory = (service: string, spec: ServiceSpec, environment?: string) => Promise<ServiceRuntime>;
+
+const DEFAULT_ENVIRONMENT = 'default';
+
+/** The Service spec as one environment sees it: its `environments[env]` target and router replace the service's. */
+export function specForEnvironment(spec: ServiceSpec, environment: string): ServiceSpec {
+  const override = spec.environments?.[environment];
+  if (!override) return spec;
+  return { ...spec, ...(override.target ? { target: override.target } : {}), ...(override.router ? { router: override.router } : {}) };
+}
+
+/**
+ * Each environment of a service has its own data plane (processes, router): dev, staging and prod
+ * never share instances or a routing table. The `default` environment keeps the bare service name.
+ */
+export const runtimeKey = (service: string, environment: string = DEFAULT_ENVIRONMENT): string =>
+  environment === DEFAULT_ENVIRONMENT ? service : `${service}@${environment}`;
 
 export interface DefaultRuntimeConfig {
   /** Root of per-version logs and pid files. */
@@ -124,13 +144,14 @@ function parseListen(listen: string): { host: string; port: number } {
 
 export function defaultRuntimeFactory(config: DefaultRuntimeConfig): RuntimeFactory {
   const frozen = Object.freeze({ ...config });
-  return async (service, spec) => {
+  return async (service, spec, environment = DEFAULT_ENVIRONMENT) => {
     if (spec.target.type !== 'process') throw new Error(`service "${service}": target type "${spec.target.type}" is not supported yet (only "process")`);
     const routerSpec = spec.router ?? { type: 'embedded' as const, listen: '127.0.0.1:0' };
     if (routerSpec.type !== 'embedded') throw new Error(`service "${service}": router type "${routerSpec.type}" is not supported yet (only "embedded")`);
 
     const target = new ProcessTarget({
-      service,
+      // Per environment, so each keeps its own logs and pid files (and adopts only its own instances).
+      service: environment === DEFAULT_ENVIRONMENT ? service : `${service}.${environment}`,
       command: spec.target.command,
       workingDir: spec.target.workingDir ? path.resolve(frozen.workingDir, spec.target.workingDir) : frozen.workingDir,
       ...(spec.target.env ? { env: spec.target.env } : {}),
@@ -160,26 +181,33 @@ export function defaultRuntimeFactory(config: DefaultRuntimeConfig): RuntimeFact
   };
 }
 
-/** One runtime per service, created once even when several passes ask at the same time. */
+/** One runtime per service and environment, created once even when several passes ask at the same time. */
 export function createRuntimeRegistry(factory: RuntimeFactory) {
   const runtimes = new Map<string, Promise<ServiceRuntime>>();
   return {
-    get(service: string, spec: ServiceSpec): Promise<ServiceRuntime> {
-      let runtime = runtimes.get(service);
+    get(service: string, spec: ServiceSpec, environment: string = DEFAULT_ENVIRONMENT): Promise<ServiceRuntime> {
+      const key = runtimeKey(service, environment);
+      let runtime = runtimes.get(key);
       if (!runtime) {
-        runtime = factory(service, spec);
-        runtimes.set(service, runtime);
+        runtime = factory(service, specForEnvironment(spec, environment), environment);
+        runtimes.set(key, runtime);
         // A failed build is not cached: the next pass tries again (e.g. after the port frees up).
-        runtime.catch(() => runtimes.delete(service));
+        runtime.catch(() => runtimes.delete(key));
       }
       return runtime;
     },
     /** The runtime if it was built; null otherwise (no side effects). */
-    async peek(service: string): Promise<ServiceRuntime | null> {
-      const runtime = runtimes.get(service);
+    async peek(service: string, environment: string = DEFAULT_ENVIRONMENT): Promise<ServiceRuntime | null> {
+      const runtime = runtimes.get(runtimeKey(service, environment));
       return runtime ? runtime.catch(() => null) : null;
     },
+    /** Keys of the runtimes built so far (`service` or `service@environment`). */
     services: () => [...runtimes.keys()],
+    /** Every runtime built so far (failed builds left out). */
+    async all(): Promise<ServiceRuntime[]> {
+      const built = await Promise.all([...runtimes.values()].map((runtime) => runtime.catch(() => null)));
+      return built.filter((runtime): runtime is ServiceRuntime => runtime !== null);
+    },
     async closeAll(): Promise<void> {
       const all = [...runtimes.values()];
       runtimes.clear();

@@ -113,6 +113,8 @@ describe('manual change records', () => {
     expect(b).toBe(a! + 1);
 
     expect(first.status).toMatchObject({ state: 'New', requestedBy: 'alice', origin: 'manual', environment: 'prod', approvals: [] });
+    // Not given: taken from the services.
+    expect(first.spec.businessServices).toEqual(['online-store']);
     // critical tier 20 + customer-facing 10 + confidential 10 + planned in 48 h 3 = 43: medium, so the prod rule "2 from cab from medium" applies.
     expect(first.status.risk).toMatchObject({ score: 43, level: 'medium' });
     expect(first.status.requiredApprovals).toEqual([{ group: 'cab', count: 2, reason: expect.stringContaining('environment prod rule 1') }]);
@@ -328,7 +330,8 @@ describe('approvals', () => {
   it('expires approvals when the change is edited: back to 0 of 2, still in Authorize', async () => {
     const name = await inAuthorize();
     await decide(name, 'bob', 'approve');
-    const edited = await server.json('PATCH', `/api/v1/changes/${name}`, { ...as('alice'), body: { justification: 'fixes the rounding bug and the tax bug' } });
+    const evidence = [{ title: 'unit tests', link: 'https://ci.example/run/2', kind: 'test-report' }];
+    const edited = await server.json('PATCH', `/api/v1/changes/${name}`, { ...as('alice'), body: { justification: 'fixes the rounding bug and the tax bug', evidence } });
     expect(edited.status).toBe(200);
     expect(edited.body.status.state).toBe('Authorize');
     expect(edited.body.status.approvals[0]).toMatchObject({ user: 'bob', valid: false, invalidatedReason: 'change edited: fields justification' });
@@ -337,9 +340,15 @@ describe('approvals', () => {
     const entry = cab.find((item: { name: string }) => item.name === name);
     expect(entry.requirements).toEqual([expect.objectContaining({ group: 'cab', count: 2, approvers: [], remaining: 2 })]);
 
+    expect((await auditOf(name)).at(-1)).toMatchObject({ action: 'change.edit', details: { fields: ['justification', 'evidence'], approvalsInvalidated: 1 } });
+    // Evidence alone does not expire approvals.
+    await decide(name, 'dave', 'approve');
+    const more = [...evidence, { title: 'load test', link: 'https://ci.example/run/3', kind: 'test-report' }];
+    const evidenceOnly = await server.json('PATCH', `/api/v1/changes/${name}`, { ...as('alice'), body: { evidence: more } });
+    expect(evidenceOnly.body.status.approvals.at(-1)).toMatchObject({ user: 'dave', valid: true });
+
     // bob may decide again on the new version.
-    expect((await decide(name, 'bob', 'approve')).status).toBe(201);
-    expect((await decide(name, 'carol', 'approve')).body.status.state).toBe('Scheduled');
+    expect((await decide(name, 'bob', 'approve')).body.status.state).toBe('Scheduled');
   });
 
   it('a rejection needs a comment (422 naming comment) and sends the change back to New with the reason', async () => {

@@ -120,7 +120,6 @@ export function evaluateRuntimeGate(input: RuntimeGateInput): RuntimeGate {
 function evaluate(input: RuntimeGateInput): RuntimeGate {
   const { change, now, environment } = input;
   const checks: Check[] = [];
-  let override: RuntimeGateOverride | null = null;
 
   // change
   const changeCheck = checkChange(input);
@@ -148,7 +147,7 @@ function evaluate(input: RuntimeGateInput): RuntimeGate {
     const until = untils.every((value): value is number => typeof value === 'number') ? Math.max(...untils) : null;
     return { open: false, message: gateMessage(closed[0]!.result), until, results, override: null };
   }
-  override = window.override;
+  const override = window.override;
   const primary = checks.find((check) => check.result.gate === 'approval') ?? changeCheck;
   const warnings = checks.filter((check) => check.result.outcome === 'warn' && check !== window.check).map((check) => gateMessage(check.result));
   const lead = override ? window.check.result.message : primary.result.message;

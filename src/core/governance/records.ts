@@ -119,6 +119,8 @@ export const changeRecordStatusSchema = z.object({
   deployments: z.array(z.string()).default([]),
   risk: riskRecordSchema.nullable().default(null),
   requiredApprovals: z.array(approvalRequirementSchema).default([]),
+  /** Approvals a pipeline stage added to the environment's rules (kept so reassessment keeps them). */
+  extraApprovals: z.array(approvalRequirementSchema).default([]),
   approvals: z.array(approvalRecordSchema).default([]),
   /** Set when an emergency change was allowed through a blackout window. */
   override: z

@@ -81,5 +81,11 @@ export const serviceSpecSchema = z.strictObject({
   strategy: nameSchema.optional(),
   target: targetSchema,
   router: routerSchema.optional(),
+  /**
+   * Per-environment data planes: each environment runs its own instances behind its own router;
+   * an entry here replaces `target` and/or `router` in that environment (e.g. prod listens on
+   * another port, or deploys with Ansible while dev runs local processes).
+   */
+  environments: z.record(nameSchema, z.strictObject({ target: targetSchema.optional(), router: routerSchema.optional() })).optional(),
 });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;

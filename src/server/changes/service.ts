@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { approvalProgress, invalidateApprovals, requiredApprovalsFor, requiredGroups, type CabEntry } from '../../core/governance/approvals.js';
 import { conflictRange, conflictsFor } from '../../core/governance/calendar.js';
-import { editChange, transition as machineTransition, type ChangeError } from '../../core/governance/change.js';
+import { APPROVAL_MATERIAL_FIELDS, editChange, transition as machineTransition, type ChangeError } from '../../core/governance/change.js';
 import {
   changeRecordStatusSchema,
   type ApprovalRecord,
@@ -439,6 +439,12 @@ export function createChangeService(deps: ChangeServiceDeps) {
     ];
   }
 
+  /** The business services of these Services, each once. */
+  async function businessServicesOf(objects: Pick<ObjectRepository, 'get'>, services: readonly string[]): Promise<string[]> {
+    const specs = (await Promise.all(services.map((name) => objects.get('Service', name)))).flatMap((object) => (object ? [object.spec as ServiceSpec] : []));
+    return [...new Set(specs.flatMap((service) => service.businessServices ?? []))];
+  }
+
   /** Creates the object in New with its first assessment and writes `change.create`. */
   async function createRecord(stores: Writer, spec: ChangeSpec, status: ChangeRecordStatus, extra: ApprovalRequirement[], actor: string): Promise<LoadedChange> {
     const name = await nextChangeName(stores.objects);
@@ -479,13 +485,12 @@ export function createChangeService(deps: ChangeServiceDeps) {
       const plannedStart = input.plannedStart ?? now.toISOString();
       const plannedEnd = input.plannedEnd ?? new Date(Date.parse(plannedStart) + DEFAULT_AUTOMATIC_DURATION_HOURS * HOUR_MS).toISOString();
       const services = [...new Set(input.services)];
-      const serviceSpecs = (await Promise.all(services.map((name) => stores.objects.get('Service', name)))).flatMap((object) => (object ? [object.spec as ServiceSpec] : []));
       const deploymentsText = input.deployments.length > 0 ? input.deployments.join(', ') : 'to be created';
       const parsed = changeSpecSchema.safeParse({
         type: input.type ?? 'normal',
         title: input.title,
         services,
-        businessServices: [...new Set(serviceSpecs.flatMap((service) => service.businessServices ?? []))],
+        businessServices: await businessServicesOf(stores.objects, services),
         plannedStart,
         plannedEnd,
         implementationPlan: `Progressive rollout by Rollgate (Deployments ${deploymentsText}) following each service's rollout strategy`,
@@ -542,8 +547,12 @@ export function createChangeService(deps: ChangeServiceDeps) {
       if (!parsed.success) {
         throw new InvalidContentError('invalid change', parsed.error.issues.map((issue) => ({ path: issue.path.filter((p): p is string | number => typeof p !== 'symbol'), message: issue.message })));
       }
-      const spec = parsed.data;
-      await assertReferences(stores.objects, spec, { environment, release });
+      await assertReferences(stores.objects, parsed.data, { environment, release });
+      // No business services given (empty): those of the services, as for automatic changes (impact, risk, windows).
+      const spec =
+        parsed.data.businessServices.length > 0
+          ? parsed.data
+          : { ...parsed.data, businessServices: await businessServicesOf(stores.objects, parsed.data.services) };
       const releaseSpec = release ? ((await stores.objects.get('Release', release))!.spec as ReleaseSpec) : null;
       const { risk, requiredApprovals } = await assess(
         stores.objects,
@@ -629,7 +638,9 @@ export function createChangeService(deps: ChangeServiceDeps) {
       let invalidated = 0;
       if (edited.approvalsInvalidated) {
         let approvals: ApprovalRecord[];
-        ({ approvals, invalidated } = invalidateApprovals(status.approvals, now.toISOString(), `change edited: fields ${edited.changedFields.join(', ')}`));
+        // Name only the fields that expire approvals (an evidence link added in the same edit does not).
+        const material = edited.changedFields.filter((field) => (APPROVAL_MATERIAL_FIELDS as readonly string[]).includes(field));
+        ({ approvals, invalidated } = invalidateApprovals(status.approvals, now.toISOString(), `change edited: fields ${material.join(', ')}`));
         status = { ...status, approvals };
       }
       if (OPEN_STATES.includes(status.state)) {

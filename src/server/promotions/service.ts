@@ -116,7 +116,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
     });
     const policies = await evaluatePolicyGate(stores, { environment: request.environment, release: releaseObject, components: plan.components, change: null }, 'promote', now);
     const gates: GateResult[] = [...plan.gates, ...restrictPolicies(policies, plan.requirements.policies)];
-    if (gates.some(isRefusing)) return { refused: gates } as const;
+    if (gates.some(isRefusing)) return { kind: 'refused', gates } as const;
 
     // Names first: the change record lists the Deployments it authorizes.
     const names = plan.components.map(() => generateName('Deployment', now));
@@ -181,7 +181,7 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       afterDigest: objectDigest(updated),
       details: { version: updated.version, environment: request.environment, change: change?.name ?? null, deployments: names, gates },
     });
-    return { outcome: { promotion, deployments, change } } as const;
+    return { kind: 'promoted', outcome: { promotion, deployments, change } } as const;
   }
 
   async function environmentReport(read: Read, environment: string): Promise<DriftEntry[]> {
@@ -240,8 +240,8 @@ export function createPromotionService(deps: PromotionServiceDeps) {
       const now = deps.now();
       // A lost compare-and-swap (the engine or another request wrote the release) re-runs the whole check.
       const result = await retryOnConflict(() => commit((stores) => attempt(stores, requester, releaseName, request, now)));
-      if ('outcome' in result) return result.outcome;
-      const gates = result.refused;
+      if (result.kind === 'promoted') return result.outcome;
+      const gates = result.gates;
       await retryOnConflict(() => commit((stores) => appendReleaseRefusal(stores, releaseName, { environment: request.environment, at: now.toISOString(), actor: requester.actor, gates })));
       throw new GateRefusedError(`promotion of release "${releaseName}" to ${request.environment} refused: ${refusalSummary(gates)}`, gates);
     },
