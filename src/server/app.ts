@@ -27,6 +27,7 @@ import { createCommit } from './transaction.js';
 import { registerCalendarRoutes } from './calendar/routes.js';
 import { registerChangesRoutes } from './changes/routes.js';
 import { registerPoliciesRoutes } from './policies/routes.js';
+import { recordingRefusals } from './promotions/deployment-rules.js';
 import { registerPromotionsRoutes } from './promotions/routes.js';
 import { registerReleasesRoutes } from './releases/routes.js';
 import { registerUsersRoutes } from './users/routes.js';
@@ -80,8 +81,10 @@ export function createApp(deps: AppDeps): App {
   const objects = createObjectService({ now });
   registerHealthRoutes(app, { store, logger });
   registerMetricsRoutes(app, { metrics: deps.metrics ?? (async () => '') });
-  registerObjectRoutes(app, { store, commit, objects });
-  registerApplyRoutes(app, { store, commit, apply: createApplyService({ objects }) });
+  // Refused Deployment creations and Release updates are recorded after their transaction rolled back.
+  const recording = recordingRefusals(commit);
+  registerObjectRoutes(app, { store, commit: recording, objects });
+  registerApplyRoutes(app, { store, commit: recording, apply: createApplyService({ objects }) });
   registerAuditRoutes(app, { store, audit: createAuditService() });
   registerTokenRoutes(app, { store, commit, tokens: createTokenService({ now }) });
   registerEventRoutes(app, { store, bus, logger, ...(deps.heartbeatMs ? { heartbeatMs: deps.heartbeatMs } : {}) });

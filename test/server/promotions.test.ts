@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createObjectService } from '../../src/server/objects/service.js';
 import { createEventBus } from '../../src/server/events/bus.js';
 import { createCommit } from '../../src/server/transaction.js';
-import { recordingRefusals } from '../../src/server/promotions/deployment-rules.js';
+import { prepareDeploymentUpdate, recordingRefusals } from '../../src/server/promotions/deployment-rules.js';
+import { InvalidContentError } from '../../src/server/errors.js';
 import { GateRefusedError } from '../../src/server/errors.js';
 import { readReleaseStatus } from '../../src/core/governance/records.js';
 import type { ValidDocument } from '../../src/core/resources/validate.js';
@@ -212,6 +213,9 @@ describe('promote a release along its pipeline', () => {
     const promoted = await promote('r-search', { environment: 'qa' });
     expect(promoted.status, JSON.stringify(promoted.body)).toBe(201);
     expect(promoted.body.promotion.gates.filter((gate: any) => gate.gate === 'policy').map((gate: any) => gate.name)).toEqual(['always']);
+    // A policy a pipeline names cannot be deleted (it is a reference), so the pipeline lets go first.
+    expect((await server.json('DELETE', '/api/v1/policies/always')).status).toBe(409);
+    expect((await server.json('DELETE', '/api/v1/pipelines/search-path')).status).toBe(200);
     // Later suites run without policies.
     for (const policy of ['never', 'always']) expect((await server.json('DELETE', `/api/v1/policies/${policy}`)).status).toBe(200);
   });
@@ -305,6 +309,35 @@ describe('a Deployment created directly', () => {
     expect(status.refusals).toHaveLength(Math.min(before + 1, 20));
     expect(status.refusals.at(-1)).toMatchObject({ environment: 'staging' });
     expect((await auditActions('Release', 'r1')).at(-1)).toBe('release.promotion-refused');
+  });
+});
+
+describe('a Deployment updated', () => {
+  const stored = { kind: 'Deployment' as const, name: 'd1', labels: {}, annotations: {}, spec: { service: 'checkout', environment: 'prod', version: '1.4.0', artifact: { digest: A }, release: 'r1', change: 'chg-00001' }, status: null, version: 1, createdAt: '', updatedAt: '' };
+  const update = (spec: Record<string, unknown>): ValidDocument => ({ apiVersion: API_VERSION, kind: 'Deployment', metadata: { name: 'd1' }, spec });
+
+  it('keeps the change record the server set when the document omits it', () => {
+    const { change, ...withoutChange } = stored.spec;
+    expect(change).toBe('chg-00001');
+    expect(prepareDeploymentUpdate(stored, update(withoutChange)).spec).toEqual(stored.spec);
+    expect(prepareDeploymentUpdate(stored, update(stored.spec)).spec).toEqual(stored.spec);
+  });
+
+  it('refuses (422 naming each field) a change of what the promotion gates checked', () => {
+    const error = (() => {
+      try {
+        prepareDeploymentUpdate(stored, update({ ...stored.spec, artifact: { digest: D }, release: 'r2', change: 'chg-00002' }));
+      } catch (caught) {
+        return caught;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(InvalidContentError);
+    expect((error as InvalidContentError).issues.map((issue) => issue.path)).toEqual([
+      ['spec', 'artifact', 'digest'],
+      ['spec', 'release'],
+      ['spec', 'change'],
+    ]);
   });
 });
 

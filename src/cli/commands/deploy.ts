@@ -11,7 +11,7 @@ import { watchDeployment } from './rollout.js';
  * Commands with their own `--version` option (the application version). `main` leaves the
  * program's `-V, --version` out when one of them runs, or commander would print the CLI's version.
  */
-export const COMMANDS_WITH_VERSION_OPTION: ReadonlySet<string> = new Set(['deploy']);
+export const COMMANDS_WITH_VERSION_OPTION: ReadonlySet<string> = new Set(['deploy', 'release']);
 
 const checkName = (flag: string, value: string): string => {
   const parsed = nameSchema.safeParse(value);

@@ -71,11 +71,16 @@ const definitions = {
       p.stages.forEach((stage, index) => {
         refs.push({ kind: 'Environment', name: stage.environment, path: ['spec', 'stages', index, 'environment'] });
         if (stage.strategy) refs.push({ kind: 'RolloutStrategy', name: stage.strategy, path: ['spec', 'stages', index, 'strategy'] });
-        stage.gates?.forEach((gate, gateIndex) =>
-          gate.analysis?.templates.forEach((name, templateIndex) =>
-            refs.push({ kind: 'AnalysisTemplate', name, path: ['spec', 'stages', index, 'gates', gateIndex, 'analysis', 'templates', templateIndex] }),
-          ),
-        );
+        stage.gates?.forEach((gate, gateIndex) => {
+          const at = ['spec', 'stages', index, 'gates', gateIndex];
+          gate.analysis?.templates.forEach((name, templateIndex) => refs.push({ kind: 'AnalysisTemplate', name, path: [...at, 'analysis', 'templates', templateIndex] }));
+          gate.policies?.forEach((name, policyIndex) => refs.push({ kind: 'Policy', name, path: [...at, 'policies', policyIndex] }));
+          if (typeof gate.goNoGo === 'object') {
+            gate.goNoGo.criteria.forEach((criterion, criterionIndex) => {
+              if (criterion.analysis) refs.push({ kind: 'Environment', name: criterion.analysis.environment, path: [...at, 'goNoGo', 'criteria', criterionIndex, 'analysis', 'environment'] });
+            });
+          }
+        });
       });
       return refs;
     },

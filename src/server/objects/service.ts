@@ -13,7 +13,7 @@ import { ConflictError, NotFoundError, type ListQuery, type Page, type StoredObj
 import { recordObjectChange } from '../audit/record.js';
 import { InUseError, InvalidContentError, ManagedKindError } from '../errors.js';
 import { assertNoOtherActiveRollout, checkDeploymentLabels, deploymentLabels } from '../rollouts/deployments.js';
-import { prepareDeploymentCreate } from '../promotions/deployment-rules.js';
+import { prepareDeploymentCreate, prepareDeploymentUpdate } from '../promotions/deployment-rules.js';
 import { checkReleaseUpdate } from '../releases/rules.js';
 import { generateName } from './names.js';
 import { findReferrers, missingReferences } from './references.js';
@@ -106,7 +106,8 @@ export function createObjectService(deps: ObjectServiceDeps) {
      * Replaces labels, annotations and spec of an existing object (no upsert). With
      * `metadata.version` the write succeeds only against that version.
      */
-    async update(stores: Writer, actor: string, name: string, document: ValidDocument, options: WriteOptions = {}): Promise<StoredObject> {
+    async update(stores: Writer, actor: string, name: string, input: ValidDocument, options: WriteOptions = {}): Promise<StoredObject> {
+      let document = input;
       if (document.metadata.name !== undefined && document.metadata.name !== name) {
         throw new InvalidContentError('the name in the body differs from the name in the URL', [
           { path: ['metadata', 'name'], message: `must be "${name}" (the name in the URL), or omitted` },
@@ -115,6 +116,8 @@ export function createObjectService(deps: ObjectServiceDeps) {
       assertGenericWrite(document.kind, 'updated');
       if (document.kind === 'Deployment') checkDeploymentLabels(document);
       const current = await get(stores, document.kind, name);
+      // What the promotion gates checked at creation (digest, release, change) cannot change afterwards.
+      if (document.kind === 'Deployment' && !options.governanceChecked) document = prepareDeploymentUpdate(current, document);
       const expected = document.metadata.version ?? current.version;
       if (expected !== current.version) throw new ConflictError(`${document.kind} "${name}" is at version ${current.version}, not ${expected}`, current.version);
       if (!options.referencesChecked) await assertReferences(stores, document);

@@ -21,6 +21,7 @@ import { evaluatePolicyGate } from '../../engine/governance/policy-gate.js';
 import type { StoredObject, Stores } from '../../ports/store.js';
 import { createChangeService } from '../changes/service.js';
 import { GateRefusedError, InvalidContentError } from '../errors.js';
+import { recordReleaseUpdateRefusal, ReleaseUpdateRefusedError } from '../releases/rules.js';
 import { generateName } from '../objects/names.js';
 import { objectDigest } from '../objects/representation.js';
 import type { RuleContext } from '../releases/rules.js';
@@ -113,6 +114,7 @@ export function recordingRefusals(commit: Commit): Commit {
       return await commit(work);
     } catch (error) {
       if (error instanceof DeploymentRefusedError) await commit((stores) => recordDeploymentRefusal(stores, error.refusal));
+      if (error instanceof ReleaseUpdateRefusedError) await commit((stores) => recordReleaseUpdateRefusal(stores, error));
       throw error;
     }
   };
@@ -131,6 +133,31 @@ async function checkNamedChange(stores: Writer, changeName: string, environment:
     throw issue(`Change "${changeName}" is for environment ${changeEnvironment ? `"${changeEnvironment}"` : '(none)'}, not "${environment}"`);
   }
   return change;
+}
+
+/**
+ * Called before a Deployment is updated (objects API or apply): what the promotion gates checked
+ * at creation cannot be changed afterwards, or a PUT would bypass them. `spec.artifact.digest`,
+ * `spec.release` and `spec.change` must stay as stored (422 naming each changed field); a document
+ * that omits `spec.change` keeps the stored one (the server set it, like the labels it sets), so
+ * re-applying the manifest a production Deployment was created from does not drop its change record.
+ */
+export function prepareDeploymentUpdate(current: StoredObject, document: ValidDocument): ValidDocument {
+  const stored = current.spec as unknown as DeploymentSpec;
+  const given = document.spec as unknown as DeploymentSpec;
+  const issues: Array<{ path: (string | number)[]; message: string }> = [];
+  if ((given.artifact?.digest ?? null) !== (stored.artifact?.digest ?? null)) {
+    issues.push({ path: ['spec', 'artifact', 'digest'], message: `cannot change after creation (stored: ${stored.artifact?.digest ?? 'none'}); create a new Deployment` });
+  }
+  if ((given.release ?? null) !== (stored.release ?? null)) {
+    issues.push({ path: ['spec', 'release'], message: `cannot change after creation (stored: ${stored.release ?? 'none'}); create a new Deployment` });
+  }
+  if (given.change !== undefined && given.change !== (stored.change ?? null)) {
+    issues.push({ path: ['spec', 'change'], message: `cannot change after creation (stored: ${stored.change ?? 'none'}); create a new Deployment` });
+  }
+  if (issues.length > 0) throw new InvalidContentError(`Deployment "${current.name}": fields checked by the promotion gates cannot change`, issues);
+  if (given.change === undefined && stored.change !== undefined) return { ...document, spec: { ...document.spec, change: stored.change } };
+  return document;
 }
 
 /**

@@ -64,8 +64,39 @@ export function releaseUpdateRefusals(current: Pick<StoredObject, 'name' | 'spec
   return gates;
 }
 
-/** Throws GateRefusedError (409 `gate-refused`) when the update of a Release breaks its scope freeze or changes what was promoted. */
+/** A refused Release update; the objects and apply routes record it (audit `release.update-refused`) after the rollback. */
+export class ReleaseUpdateRefusedError extends GateRefusedError {
+  constructor(
+    message: string,
+    gates: GateResult[],
+    readonly refusal: { release: string; actor: string; at: string },
+  ) {
+    super(message, gates);
+  }
+}
+
+/** Throws ReleaseUpdateRefusedError (409 `gate-refused`) when the update of a Release breaks its scope freeze or changes what was promoted. */
 export async function checkReleaseUpdate(_stores: Pick<Stores, 'objects' | 'audit'>, current: StoredObject, document: ValidDocument, ctx: RuleContext): Promise<void> {
   const gates = releaseUpdateRefusals(current, document, ctx.now);
-  if (gates.length > 0) throw new GateRefusedError(`Release "${current.name}" cannot be updated: ${gates.map((gate) => gate.message).join('; ')}`, gates);
+  if (gates.length > 0) {
+    throw new ReleaseUpdateRefusedError(`Release "${current.name}" cannot be updated: ${gates.map((gate) => gate.message).join('; ')}`, gates, {
+      release: current.name,
+      actor: ctx.actor,
+      at: ctx.now.toISOString(),
+    });
+  }
+}
+
+/** Records a refused Release update in its own transaction (the request's one rolled back). */
+export async function recordReleaseUpdateRefusal(stores: Pick<Stores, 'audit'>, error: ReleaseUpdateRefusedError): Promise<void> {
+  await stores.audit.append({
+    time: error.refusal.at,
+    actor: error.refusal.actor,
+    action: 'release.update-refused',
+    kind: 'Release',
+    name: error.refusal.release,
+    beforeDigest: null,
+    afterDigest: null,
+    details: { gates: error.gates },
+  });
 }

@@ -77,7 +77,7 @@ const withChange = (risk: 'low' | 'high' | 'critical' | undefined, approvals: Ap
     change: {
       name: 'chg-1',
       spec: { type: 'normal', title: 't', services: [], businessServices: [], evidence: [], ...(risk ? { risk } : {}) },
-      status: { state: 'Scheduled', requestedBy: 'bob', authors: [], origin: 'automatic', deployments: [], risk: null, requiredApprovals: [], approvals, gates: [], history: [] },
+      status: { state: 'Scheduled', requestedBy: 'bob', authors: [], origin: 'automatic', deployments: [], risk: null, requiredApprovals: [], extraApprovals: [], approvals, gates: [], history: [] },
     },
   });
 
@@ -252,7 +252,7 @@ describe('buildPolicyFacts', () => {
           name: 'c',
           spec: { type: 'normal', title: 't', services: [], businessServices: [], evidence: [], ...(declared ? { risk: declared } : {}) },
           status: {
-            state: 'New', requestedBy: 'bob', authors: [], origin: 'manual', deployments: [], requiredApprovals: [], approvals: [], gates: [], history: [],
+            state: 'New', requestedBy: 'bob', authors: [], origin: 'manual', deployments: [], requiredApprovals: [], extraApprovals: [], approvals: [], gates: [], history: [],
             risk: { score: 62, level, levelBeforeFloor: level, factors: [], floor: null, skippedRules: [], assessedAt: '2026-11-20T00:00:00Z' },
           },
         },
