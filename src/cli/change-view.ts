@@ -180,10 +180,10 @@ export function renderChange(object: ChangeObjectView, audit: readonly AuditEven
   return lines.join('\n');
 }
 
-/** The details worth a glance (reason, comment, fields, user), never the digests. */
+/** The details worth a glance (reason, comment, fields, user, a rollout event's message, a gate's window), never the digests. */
 function auditDetails(details: Record<string, unknown> | undefined): string {
   if (!details) return '-';
-  const shown = ['user', 'reason', 'comment', 'fields', 'from', 'to']
+  const shown = ['user', 'reason', 'comment', 'fields', 'from', 'to', 'window', 'message']
     .filter((key) => details[key] !== undefined && details[key] !== null && details[key] !== '')
     .map((key) => `${key}=${Array.isArray(details[key]) ? (details[key] as unknown[]).join(',') : text(details[key])}`);
   return shown.length > 0 ? shown.join(' ') : '-';

@@ -124,7 +124,7 @@ describe('evaluatePolicyGate', () => {
     const subject = { ...(await releaseSubject('prod', passingResults)), components: [{ service: 'checkout', version: '2.1.0', digest: SIGNED }] };
     const one = await evaluatePolicyGate(store.read, { ...subject, change: await changeWith([approval('carol', ['cab']), approval('dave', ['cab'], false)]) }, 'start', NOW);
     expect(one.map((result) => [result.name, result.outcome])).toEqual([['high-risk-needs-cab', 'deny']]);
-    expect(one[0]!.inputs).toEqual({ risk: { level: 'high', score: 0 }, approvals: { auditors: 0, cab: 1 } });
+    expect(one[0]!.inputs).toEqual({ change: { name: 'chg-2-1', state: 'Scheduled', type: 'normal' }, risk: { level: 'high', score: 0 }, approvals: { auditors: 0, cab: 1 } });
     const two = await evaluatePolicyGate(store.read, { ...subject, change: await changeWith([approval('carol', ['cab']), approval('dave', ['cab', 'auditors'])]) }, 'start', NOW);
     expect(two.map((result) => [result.name, result.outcome])).toEqual([['high-risk-needs-cab', 'pass']]);
   });

@@ -72,11 +72,11 @@ function input(overrides: Partial<PolicyFactsInput> = {}): PolicyFactsInput {
 
 const facts = (overrides: Partial<PolicyFactsInput> = {}): PolicyFacts => buildPolicyFacts(input(overrides));
 const withResults = (results: ReleaseResult[]) => facts({ release: { ...input().release!, status: releaseRecordStatusSchema.parse({ results }) } });
-const withChange = (risk: 'low' | 'high' | 'critical' | undefined, approvals: ApprovalRecord[]) =>
+const withChange = (risk: 'low' | 'high' | 'critical' | undefined, approvals: ApprovalRecord[], type: 'normal' | 'standard' = 'normal') =>
   facts({
     change: {
       name: 'chg-1',
-      spec: { type: 'normal', title: 't', services: [], businessServices: [], evidence: [], ...(risk ? { risk } : {}) },
+      spec: { type, title: 't', services: [], businessServices: [], evidence: [], ...(risk ? { risk } : {}) },
       status: { state: 'Scheduled', requestedBy: 'bob', authors: [], origin: 'automatic', deployments: [], risk: null, requiredApprovals: [], extraApprovals: [], approvals, gates: [], history: [] },
     },
   });
@@ -116,6 +116,7 @@ describe('example policies (examples/policies/)', () => {
     { file: 'high-risk-needs-cab.yaml', label: 'no change record (risk unknown)', facts: () => facts(), outcome: 'pass' },
     { file: 'high-risk-needs-cab.yaml', label: 'low risk, no approvals', facts: () => withChange('low', []), outcome: 'pass' },
     { file: 'high-risk-needs-cab.yaml', label: 'high risk, one cab approval', facts: () => withChange('high', [approval('carol', ['cab'])]), outcome: 'deny' },
+    { file: 'high-risk-needs-cab.yaml', label: 'high risk, standard (pre-approved) change', facts: () => withChange('high', [], 'standard'), outcome: 'pass' },
     {
       file: 'high-risk-needs-cab.yaml',
       label: 'critical risk, two cab approvals',
