@@ -250,6 +250,16 @@ describe('automatic change records', () => {
     }
   });
 
+  it('follows a declared risk higher than the assessed one for the approvals (never a lower one)', async () => {
+    const assessed = (await createChange('alice')).status as any;
+    expect(assessed.risk.level).not.toBe('critical');
+    expect(assessed.requiredApprovals.map((r: { group: string }) => r.group)).not.toContain('security');
+    const declared = (await createChange('alice', { risk: 'critical' })).status as any;
+    expect(declared.requiredApprovals.map((r: { group: string }) => r.group)).toContain('security');
+    const lower = (await createChange('alice', { risk: 'low' })).status as any;
+    expect(lower.requiredApprovals).toEqual(assessed.requiredApprovals);
+  });
+
   it('goes to Scheduled when nothing needs approval; standard changes are pre-approved; emergency ones stop in Authorize', async () => {
     // docs: low tier, not customer-facing; 10 (confidential) + 10 (starts now) = 20: low, below the prod rules.
     const low = await automatic({ services: ['docs'], authors: [] });

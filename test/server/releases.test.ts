@@ -179,6 +179,12 @@ describe('scope freeze on generic updates', () => {
     // Not scope: allowed after the freeze; the same scope in another order is no change.
     await ok(put(s, { ...edited, description: 'spring release', scope: [...edited.scope].reverse() }, tokens.dave), 200);
     expect((await release(s)).spec.scope).toHaveLength(4);
+    // Nor can it be deleted and recreated to dodge the freeze; the refusal is on record.
+    const deleted = await s.json('DELETE', '/api/v1/releases/r1', { token: tokens.dave });
+    expect(deleted.status).toBe(409);
+    expect(deleted.body.gates[0]).toMatchObject({ gate: 'freeze', outcome: 'deny', message: expect.stringContaining('cannot be deleted') });
+    const refusals = (await s.json('GET', '/api/v1/audit?kind=Release&name=r1')).body.items.filter((event: { action: string }) => event.action === 'release.update-refused');
+    expect(refusals.length).toBeGreaterThanOrEqual(3);
   });
 
   it('refuses version and component changes once the release was promoted', async () => {
@@ -250,7 +256,7 @@ describe('scope exceptions', () => {
     const own = await decide('ex-2', tokens.alice!, 'approve');
     expect(own.status).toBe(403);
     expect(own.body.type).toBe('https://rollgate.dev/problems/separation-of-duties');
-    const refused = (await auditActions(s)).find((event) => event.action === 'release.exception-refused');
+    const refused = (await auditActions(s)).find((event) => event.action === 'release.exception-refused' && event.details?.['reason'] === 'separation-of-duties');
     expect(refused).toMatchObject({ actor: 'user:alice', details: { exception: 'ex-2', reason: 'separation-of-duties', user: 'alice' } });
 
     const approved = await ok(decide('ex-1', tokens.alice!, 'approve', 'contract signed'), 200);
@@ -301,6 +307,8 @@ describe('sign-offs', () => {
     const outsider = await s.json('POST', '/api/v1/releases/r1/signoffs', { token: tokens.alice, body: { group: 'compliance', comment: 'fine' } });
     expect(outsider.status).toBe(403);
     expect(outsider.body.errors).toEqual([{ path: ['group'], message: 'user "alice" is not a member of "compliance"' }]);
+    const refused = (await s.json('GET', '/api/v1/audit?kind=Release&name=r1')).body.items.filter((event: { action: string }) => event.action === 'release.signoff-refused');
+    expect(refused).toEqual([expect.objectContaining({ details: expect.objectContaining({ user: 'alice', group: 'compliance' }) })]);
     const signed = await ok(s.json('POST', '/api/v1/releases/r1/signoffs', { token: tokens.carol, body: { group: 'compliance', comment: 'GDPR reviewed' } }));
     expect(signed.signoff).toMatchObject({ group: 'compliance', user: 'carol', comment: 'GDPR reviewed' });
     const twice = await s.json('POST', '/api/v1/releases/r1/signoffs', { token: tokens.carol, body: { group: 'compliance', comment: 'again' } });

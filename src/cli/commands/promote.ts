@@ -74,7 +74,7 @@ export function registerPromoteCommands(program: Command, ctx: CliContext): void
     .option('--planned-start <instant>', 'planned start of the change record, ISO 8601 (production)')
     .option('--planned-end <instant>', 'planned end of the change record, ISO 8601')
     .addOption(new Option('--type <type>', 'change type of the change record').choices([...CHANGE_TYPES]))
-    .option('--justification <text>', 'why (required for an emergency change)')
+    .option('--justification <text>', 'why the change is needed (default: "Release R to ENV")')
     .option('-w, --watch', 'then follow each created Deployment\'s rollout (exit 0 when all are Healthy)')
     .addHelpText(
       'after',

@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { nameSchema } from './common.js';
 
 /**
- * Change record (ServiceNow-style). Not registered in kinds.ts yet: the lead wires it in.
- * The state machine that moves `status.state` lives in src/core/governance/change.ts.
+ * Change record (ServiceNow-style). Registered in kinds.ts with `managedBy: 'changes'`: written only
+ * through /api/v1/changes. The state machine that moves `status.state` lives in
+ * src/core/governance/change.ts; the status document is `changeRecordStatusSchema` (records.ts).
  */
 
 export const CHANGE_TYPES = ['standard', 'normal', 'emergency'] as const;

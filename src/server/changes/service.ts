@@ -19,7 +19,7 @@ import {
   type ChangeRecordStatus,
   type RiskRecord,
 } from '../../core/governance/records.js';
-import { assessRisk, resolveRiskConfig, SERVICE_TIERS, type RiskConfigInput, type RiskFacts, type ServiceTier } from '../../core/governance/risk.js';
+import { assessRisk, resolveRiskConfig, RISK_LEVELS, SERVICE_TIERS, type RiskConfigInput, type RiskFacts, type ServiceTier } from '../../core/governance/risk.js';
 import { occurrences, windowApplies, type Window } from '../../core/governance/windows.js';
 import type { ChainedAuditEvent } from '../../core/audit/chain.js';
 import { changeSpecSchema, type ChangeEvidence, type ChangeSpec, type ChangeState, type CloseCode } from '../../core/resources/change.js';
@@ -336,9 +336,11 @@ export function createChangeService(deps: ChangeServiceDeps) {
     const { description: _description, ...config } = (model?.spec ?? {}) as RiskConfigInput & { description?: string };
     const assessment = assessRisk(riskFacts, resolveRiskConfig(config));
     const risk: RiskRecord = { ...assessment, factors: assessment.factors.map((factor) => ({ ...factor })), assessedAt: now.toISOString() };
+    // A requester may declare a higher risk than the assessment (never a lower one): approvals follow the higher.
+    const declared = spec.risk !== undefined && RISK_LEVELS.indexOf(spec.risk) > RISK_LEVELS.indexOf(risk.level) ? spec.risk : risk.level;
     const requiredApprovals = requiredApprovalsFor({
       type: spec.type,
-      level: risk.level,
+      level: declared,
       environment: environment ? { name: environment.name, approvals: environmentSpec?.approvals } : null,
       extra,
     });

@@ -14,7 +14,7 @@ import { recordObjectChange } from '../audit/record.js';
 import { InUseError, InvalidContentError, ManagedKindError } from '../errors.js';
 import { assertNoOtherActiveRollout, checkDeploymentLabels, deploymentLabels } from '../rollouts/deployments.js';
 import { prepareDeploymentCreate, prepareDeploymentUpdate } from '../promotions/deployment-rules.js';
-import { checkReleaseUpdate } from '../releases/rules.js';
+import { checkReleaseDelete, checkReleaseUpdate } from '../releases/rules.js';
 import { generateName } from './names.js';
 import { findReferrers, missingReferences } from './references.js';
 
@@ -134,6 +134,7 @@ export function createObjectService(deps: ObjectServiceDeps) {
       if (expectedVersion !== undefined && expectedVersion !== current.version) {
         throw new ConflictError(`${kind} "${name}" is at version ${current.version}, not ${expectedVersion}`, current.version);
       }
+      if (kind === 'Release') checkReleaseDelete(current, { actor, user: actor.replace(/^(token|user):/, ''), now: deps.now() });
       const referrers = await findReferrers(stores.objects, kind, name);
       if (referrers.length > 0) {
         const names = referrers.map((r) => `${r.kind} "${r.name}"`);

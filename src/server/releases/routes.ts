@@ -22,7 +22,7 @@ import {
 } from '../../core/governance/release.js';
 import { nameSchema } from '../../core/resources/common.js';
 import type { AppEnv } from '../context.js';
-import { GateRefusedError, SeparationOfDutiesError } from '../errors.js';
+import { ForbiddenError, GateRefusedError, SeparationOfDutiesError } from '../errors.js';
 import type { GovernanceRouteDeps } from '../governance-deps.js';
 import { toApiObject } from '../objects/representation.js';
 import { problem, problemResponse as problemBody } from '../problem.js';
@@ -186,6 +186,7 @@ export function registerReleasesRoutes(app: OpenAPIHono<AppEnv>, deps: Governanc
     } catch (error) {
       // The refusal stays on record although the decision's transaction rolled back.
       if (error instanceof SeparationOfDutiesError) await commit((stores) => releases.recordRefusedDecision(stores, who, name, id, 'separation-of-duties'));
+      if (error instanceof ForbiddenError) await commit((stores) => releases.recordRefusedDecision(stores, who, name, id, error.message));
       return refusal(c, error);
     }
   });
@@ -193,10 +194,12 @@ export function registerReleasesRoutes(app: OpenAPIHono<AppEnv>, deps: Governanc
   app.openapi(releaseRoutes.signoff, async (c) => {
     const { name } = c.req.valid('param');
     const body = c.req.valid('json');
+    const who = requester(c);
     try {
-      const { signoff, release } = await retryOnConflict(() => commit((stores) => releases.signoff(stores, requester(c), name, body)));
+      const { signoff, release } = await retryOnConflict(() => commit((stores) => releases.signoff(stores, who, name, body)));
       return c.json({ signoff, release: toApiObject(release) }, 201);
     } catch (error) {
+      if (error instanceof ForbiddenError) await commit((stores) => releases.recordRefusal(stores, who, name, 'release.signoff-refused', { group: body.group, reason: error.message }));
       return refusal(c, error);
     }
   });
@@ -215,6 +218,9 @@ export function registerReleasesRoutes(app: OpenAPIHono<AppEnv>, deps: Governanc
       const { decision, release } = await retryOnConflict(() => commit((stores) => releases.decide(stores, who, name, body)));
       return c.json({ decision, release: toApiObject(release) }, 201);
     } catch (error) {
+      if (error instanceof ForbiddenError) {
+        await commit((stores) => releases.recordRefusal(stores, who, name, 'release.decision-refused', { environment: body.environment, decision: body.decision, reason: error.message }));
+      }
       if (!(error instanceof GoRefusedError)) return refusal(c, error);
       // Recorded first, in its own transaction: the refused attempt is part of the release's history.
       await commit((stores) => releases.recordRefusedGo(stores, who, name, body, error.criteria));

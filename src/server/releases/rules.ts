@@ -100,3 +100,26 @@ export async function recordReleaseUpdateRefusal(stores: Pick<Stores, 'audit'>, 
     details: { gates: error.gates },
   });
 }
+
+/**
+ * Throws ReleaseUpdateRefusedError when a Release may not be deleted: once its scope froze or it was
+ * promoted, deleting and recreating it would dodge the freeze and lose its record.
+ */
+export function checkReleaseDelete(current: StoredObject, ctx: RuleContext): void {
+  const spec = current.spec as unknown as ReleaseSpec;
+  const gates: GateResult[] = [];
+  if (freezeState(spec, ctx.now).frozen) {
+    gates.push({ gate: 'freeze', name: current.name, outcome: 'deny', message: `scope is frozen since ${spec.freezeDate}: a frozen release cannot be deleted (its record stays; create a new release instead)` });
+  }
+  const promotions = readReleaseStatus(current.status).promotions;
+  if (promotions.length > 0) {
+    gates.push({ gate: 'promotion', name: current.name, outcome: 'deny', message: `the release was promoted to ${promotions.map((p) => p.environment).join(', ')}: its record cannot be deleted` });
+  }
+  if (gates.length > 0) {
+    throw new ReleaseUpdateRefusedError(`Release "${current.name}" cannot be deleted: ${gates.map((gate) => gate.message).join('; ')}`, gates, {
+      release: current.name,
+      actor: ctx.actor,
+      at: ctx.now.toISOString(),
+    });
+  }
+}

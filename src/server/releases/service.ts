@@ -368,6 +368,11 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
     },
 
     /** The audit event for a decision refused by separation of duties, written in its own transaction by the route. */
+    /** A request refused for who asked (not in the group it needs): kept on record although its transaction rolled back. */
+    async recordRefusal(stores: Writer, who: Requester, name: string, action: string, details: Record<string, unknown>): Promise<void> {
+      await stores.audit.append({ time: deps.now().toISOString(), actor: who.actor, action, kind: 'Release', name, beforeDigest: null, afterDigest: null, details: { user: who.user, ...details } });
+    },
+
     async recordRefusedDecision(stores: Writer, who: Requester, name: string, id: string, reason: string): Promise<void> {
       await stores.audit.append({
         time: deps.now().toISOString(),
