@@ -73,6 +73,7 @@ LOAD_PID=$!
 step "1. The platform: environments, people, the ledger service and its path, policies, artifacts"
 sed -e "s/127.0.0.1:18181/127.0.0.1:$DEV_PORT/" -e "s/127.0.0.1:18182/127.0.0.1:$STAGING_PORT/" -e "s/127.0.0.1:18183/127.0.0.1:$PROD_PORT/" \
   examples/governance/platform.yaml >"$WORK/platform.yaml"
+admin apply -f examples/environments.yaml
 admin apply -f "$WORK/platform.yaml"
 admin apply -f examples/policies/
 admin apply -f examples/governance/artifacts.yaml

@@ -121,8 +121,8 @@ export function parseSelector(selector: string): string {
 export function registerGetCommand(program: Command, ctx: CliContext): void {
   program
     .command('get')
+    .description('list objects of a kind, or show one')
     .argument('<kind>', 'kind: services (svc), environments (env), pipelines, rolloutstrategies (strategy), analysistemplates (template), windows, policies, riskmodels, users, releases, artifacts, deployments, changes (chg)')
-    .argument('<kind>', 'kind: services (svc), environments (env), pipelines, rolloutstrategies (strategy), analysistemplates (template), releases, artifacts, deployments')
     .argument('[name]', 'one object by name')
     .option('-l, --selector <labels>', 'only objects with these labels, e.g. team=payments,tier=critical')
     .addHelpText('after', '\nExamples:\n  rollgate get services\n  rollgate get svc checkout -o yaml\n  rollgate get environments -l tier=prod')
