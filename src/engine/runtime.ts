@@ -8,6 +8,12 @@ import { BuiltinMetricProvider } from '../adapters/metrics/builtin.js';
 import { PrometheusMetricProvider } from '../adapters/metrics/prometheus.js';
 import { EmbeddedRouter } from '../adapters/routers/embedded.js';
 import { ProcessTarget } from '../adapters/targets/process.js';
+import { AnsibleTarget } from '../adapters/targets/ansible.js';
+import { CommandTarget } from '../adapters/targets/command.js';
+import { GatewayApiRouter } from '../adapters/routers/gateway-api.js';
+import { kubeClientFromKubeConfig } from '../adapters/routers/gateway-api/client.js';
+import { NginxRouter } from '../adapters/routers/nginx.js';
+import { durationToMs } from '../core/resources/common.js';
 import type { ServiceSpec } from '../core/resources/service.js';
 import type { DeployTarget } from '../ports/deploy-target.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
@@ -65,6 +71,8 @@ export interface DefaultRuntimeConfig {
   logDir: string;
   /** Working directory for process commands (relative paths in specs resolve against it). */
   workingDir: string;
+  /** Applied to every line a command or Ansible target captures (the secret redactor). */
+  redact?: (text: string) => string;
 }
 
 /**
@@ -142,24 +150,123 @@ function parseListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(separator + 1)) };
 }
 
+type RouterSpec = NonNullable<ServiceSpec['router']>;
+
+/** A router that is not the embedded one: no builtin statistics (analysis reads Prometheus), no listener of ours. */
+function externalRouter(service: string, routerSpec: Exclude<RouterSpec, { type: 'embedded' }>, workingDir: string): TrafficRouter {
+  switch (routerSpec.type) {
+    case 'nginx':
+      return new NginxRouter({
+        includeFile: path.resolve(workingDir, routerSpec.includeFile),
+        upstream: routerSpec.upstream,
+        ...(routerSpec.nginx ? { nginx: routerSpec.nginx } : {}),
+        ...(routerSpec.configFile ? { configFile: routerSpec.configFile } : {}),
+        ...(routerSpec.prefix ? { prefix: routerSpec.prefix } : {}),
+        ...(routerSpec.pidFile ? { pidFile: routerSpec.pidFile } : {}),
+        ...(routerSpec.commandPrefix ? { commandPrefix: routerSpec.commandPrefix } : {}),
+        ...(routerSpec.reloadCommand ? { reloadCommand: routerSpec.reloadCommand } : {}),
+        ...(routerSpec.reloadTimeout ? { reloadTimeoutMs: durationToMs(routerSpec.reloadTimeout) } : {}),
+        ...(routerSpec.keepalive !== undefined ? { keepalive: routerSpec.keepalive } : {}),
+      });
+    case 'gateway-api':
+      return new GatewayApiRouter({
+        service,
+        namespace: routerSpec.namespace,
+        httpRoute: routerSpec.httpRoute,
+        stableBackend: routerSpec.stableBackend,
+        canaryBackend: routerSpec.canaryBackend,
+        port: routerSpec.port ?? 80,
+        client: kubeClientFromKubeConfig({
+          ...(routerSpec.kubeconfig ? { kubeconfig: path.resolve(workingDir, routerSpec.kubeconfig) } : {}),
+          ...(routerSpec.context ? { context: routerSpec.context } : {}),
+        }),
+      });
+    default:
+      throw new Error(`service "${service}": router type "${routerSpec.type}" is not supported yet`);
+  }
+}
+
+type ScriptedSpec = Extract<ServiceSpec['target'], { type: 'command' | 'ansible' }>;
+
+/** What the command and Ansible targets share: logs, working dir, timeouts, endpoints. */
+function scriptedCommon(service: string, environment: string, targetSpec: ScriptedSpec, config: Readonly<DefaultRuntimeConfig>) {
+  const ms = (duration: string | undefined) => (duration === undefined ? undefined : durationToMs(duration));
+  const health = targetSpec.healthCheck;
+  const optional = {
+    env: targetSpec.env,
+    timeoutMs: ms(targetSpec.timeout),
+    healthIntervalMs: ms(health?.interval),
+    healthTimeoutMs: ms(health?.timeout),
+    startTimeoutMs: ms(health?.startTimeout),
+    endpoints: targetSpec.endpoints,
+    scales: targetSpec.scales,
+    redact: config.redact,
+  };
+  return {
+    service,
+    environment,
+    logDir: config.logDir,
+    workingDir: targetSpec.workingDir ? path.resolve(config.workingDir, targetSpec.workingDir) : config.workingDir,
+    ...(Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)) as Partial<typeof optional>),
+  };
+}
+
+function buildTarget(service: string, environment: string, targetSpec: ServiceSpec['target'], config: Readonly<DefaultRuntimeConfig>): DeployTarget {
+  switch (targetSpec.type) {
+    case 'process':
+      return new ProcessTarget({
+        // Per environment, so each keeps its own logs and pid files (and adopts only its own instances).
+        service: environment === DEFAULT_ENVIRONMENT ? service : `${service}.${environment}`,
+        command: targetSpec.command,
+        workingDir: targetSpec.workingDir ? path.resolve(config.workingDir, targetSpec.workingDir) : config.workingDir,
+        ...(targetSpec.env ? { env: targetSpec.env } : {}),
+        ...(targetSpec.healthCheck ? { healthCheck: targetSpec.healthCheck } : {}),
+        logDir: config.logDir,
+        // A restarted control plane takes over the instances the previous one left running.
+        adopt: true,
+      });
+    case 'command':
+      return new CommandTarget({
+        ...scriptedCommon(service, environment, targetSpec, config),
+        deploy: targetSpec.deploy,
+        ...(targetSpec.health ? { health: targetSpec.health } : {}),
+        ...(targetSpec.retire ? { retire: targetSpec.retire } : {}),
+      });
+    case 'ansible':
+      return new AnsibleTarget({
+        ...scriptedCommon(service, environment, targetSpec, config),
+        playbook: targetSpec.playbook,
+        ...(targetSpec.inventory ? { inventory: targetSpec.inventory } : {}),
+        ...(targetSpec.extraVars ? { extraVars: targetSpec.extraVars } : {}),
+        ...(targetSpec.health !== undefined ? { health: targetSpec.health } : {}),
+        ...(targetSpec.extraArgs ? { extraArgs: targetSpec.extraArgs } : {}),
+      });
+    default:
+      throw new Error(`service "${service}": target type "${targetSpec.type}" is not supported yet`);
+  }
+}
+
 export function defaultRuntimeFactory(config: DefaultRuntimeConfig): RuntimeFactory {
   const frozen = Object.freeze({ ...config });
   return async (service, spec, environment = DEFAULT_ENVIRONMENT) => {
-    if (spec.target.type !== 'process') throw new Error(`service "${service}": target type "${spec.target.type}" is not supported yet (only "process")`);
-    const routerSpec = spec.router ?? { type: 'embedded' as const, listen: '127.0.0.1:0' };
-    if (routerSpec.type !== 'embedded') throw new Error(`service "${service}": router type "${routerSpec.type}" is not supported yet (only "embedded")`);
+    const routerSpec: RouterSpec = spec.router ?? { type: 'embedded', listen: '127.0.0.1:0' };
+    const target = buildTarget(service, environment, spec.target, frozen);
 
-    const target = new ProcessTarget({
-      // Per environment, so each keeps its own logs and pid files (and adopts only its own instances).
-      service: environment === DEFAULT_ENVIRONMENT ? service : `${service}.${environment}`,
-      command: spec.target.command,
-      workingDir: spec.target.workingDir ? path.resolve(frozen.workingDir, spec.target.workingDir) : frozen.workingDir,
-      ...(spec.target.env ? { env: spec.target.env } : {}),
-      ...(spec.target.healthCheck ? { healthCheck: spec.target.healthCheck } : {}),
-      logDir: frozen.logDir,
-      // A restarted control plane takes over the instances the previous one left running.
-      adopt: true,
-    });
+    if (routerSpec.type !== 'embedded') {
+      const router = externalRouter(service, routerSpec, frozen.workingDir);
+      return {
+        target,
+        router,
+        metrics: {},
+        address: () => null,
+        // The external router keeps routing as last set: traffic flows while Rollgate is down.
+        close: async () => {
+          await router.close();
+          await target.close();
+        },
+      };
+    }
+
     const router = new EmbeddedRouter({ service, listen: parseListen(routerSpec.listen), ...(routerSpec.sticky !== undefined ? { sticky: routerSpec.sticky } : {}) });
     const countingSince = router.stats.now();
     return {

@@ -19,21 +19,49 @@ export const processTargetSchema = z.strictObject({
   replicas: z.number().int().min(1).optional(),
 });
 
+const endpointTemplateSchema = z
+  .string()
+  .regex(
+    /^(\[[0-9a-fA-F:.]+\]|([A-Za-z0-9.-]|\{\{(version|service|environment)\}\})+):(\d{1,5}|\{\{port\}\})$/,
+    'must be "host:port"; only {{port}}, {{version}}, {{service}} and {{environment}} are replaced',
+  );
+
+const stepHealthSchema = z.strictObject({
+  /** "0s": checked only after deploys. Default 10s (command), 30s (ansible). */
+  interval: durationSchema.optional(),
+  timeout: durationSchema.optional(),
+  startTimeout: durationSchema.optional(),
+});
+
+/** User commands run with ROLLGATE_* facts in their environment (docs: examples/ansible/README.md). */
 export const commandTargetSchema = z.strictObject({
   type: z.literal('command'),
   deploy: z.string().min(1),
-  health: z.string().optional(),
-  retire: z.string().optional(),
+  health: z.string().min(1).optional(),
+  retire: z.string().min(1).optional(),
   timeout: durationSchema.optional(),
+  healthCheck: stepHealthSchema.optional(),
+  /** Where each version answers when the deploy step prints no ROLLGATE_ENDPOINT= line. */
+  endpoints: z.array(endpointTemplateSchema).min(1).optional(),
+  scales: z.boolean().optional(),
+  workingDir: z.string().optional(),
   env: envSchema.optional(),
 });
 
+/** ansible-playbook with rollgate_* extra vars (rollgate_action: deploy | health | retire). */
 export const ansibleTargetSchema = z.strictObject({
   type: z.literal('ansible'),
   playbook: z.string().min(1),
-  inventory: z.string().optional(),
-  extraVars: z.record(z.string(), z.string()).optional(),
+  inventory: z.string().min(1).optional(),
+  extraVars: z.record(z.string().regex(/^(?!rollgate_)[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name not starting with rollgate_'), z.unknown()).optional(),
+  health: z.boolean().optional(),
+  healthCheck: stepHealthSchema.optional(),
   timeout: durationSchema.optional(),
+  endpoints: z.array(endpointTemplateSchema).min(1).optional(),
+  scales: z.boolean().optional(),
+  extraArgs: z.array(z.string().min(1)).optional(),
+  workingDir: z.string().optional(),
+  env: envSchema.optional(),
 });
 
 export const kubernetesTargetSchema = z.strictObject({
@@ -61,13 +89,36 @@ export const routerSchema = z.discriminatedUnion('type', [
     stableServer: z.string().optional(),
     canaryServer: z.string().optional(),
   }),
-  z.strictObject({ type: z.literal('nginx'), includeFile: z.string().min(1), upstream: z.string().min(1) }),
+  z.strictObject({
+    type: z.literal('nginx'),
+    /** The include file Rollgate owns (upstreams and maps); nginx.conf includes it. */
+    includeFile: z.string().min(1),
+    upstream: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'letters, digits, "_", "." or "-"'),
+    /** nginx binary (default /usr/sbin/nginx). */
+    nginx: z.string().min(1).optional(),
+    /** Main config for `nginx -t` and reloads (default: nginx's own). */
+    configFile: z.string().min(1).optional(),
+    prefix: z.string().min(1).optional(),
+    /** When set, each reload is confirmed (new workers up, old ones not accepting). */
+    pidFile: z.string().min(1).optional(),
+    /** Run nginx through this, e.g. ["sudo", "-n"]. */
+    commandPrefix: z.array(z.string().min(1)).optional(),
+    reloadCommand: z.array(z.string().min(1)).min(1).optional(),
+    reloadTimeout: durationSchema.optional(),
+    keepalive: z.number().int().min(0).optional(),
+  }),
   z.strictObject({
     type: z.literal('gateway-api'),
     namespace: z.string().min(1),
     httpRoute: z.string().min(1),
     stableBackend: z.string().min(1),
     canaryBackend: z.string().min(1),
+    /** Service port of both backends (Gateway API requires one for a Service backendRef). */
+    port: z.number().int().min(1).max(65535).default(80),
+    /** kubeconfig file (relative: to the working dir); absent: $KUBECONFIG, ~/.kube/config, in-cluster. */
+    kubeconfig: z.string().min(1).optional(),
+    /** kubeconfig context; absent: its current-context. */
+    context: z.string().min(1).optional(),
   }),
 ]);
 
