@@ -14,6 +14,7 @@ import { registerDeleteCommand } from './commands/delete.js';
 import { COMMANDS_WITH_VERSION_OPTION, registerDeployCommand } from './commands/deploy.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerRolloutCommands } from './commands/rollout.js';
+import { registerSecretCommands } from './commands/secret.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerValidateCommand } from './commands/validate.js';
@@ -103,6 +104,7 @@ export function createProgram(ctx: CliContext, options: { versionOption?: boolea
   registerDeployCommand(program, ctx);
   registerRolloutCommands(program, ctx);
   registerTokenCommands(program, ctx);
+  registerSecretCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerAnalysisCommands(program, ctx);
   registerReleaseCommands(program, ctx);

@@ -32,6 +32,7 @@ import { changesApi, type ChangesApi } from './changes.js';
 import { policiesApi, type PoliciesApi } from './policies.js';
 import { promotionsApi, type PromotionsApi } from './promotions.js';
 import { releasesApi, type ReleasesApi } from './releases.js';
+import { secretsApi, type SecretsApi } from './secrets.js';
 import { usersApi, type UsersApi } from './users.js';
 
 export { ApiError, ConnectionError, UnexpectedResponseError } from './errors.js';
@@ -143,6 +144,7 @@ export interface RollgateClient {
   releases: ReleasesApi;
   promotions: PromotionsApi;
   users: UsersApi;
+  secrets: SecretsApi;
   policies: PoliciesApi;
   calendar: CalendarApi;
   /** `GET /healthz`; throws unless the server answers 2xx. */
@@ -327,6 +329,7 @@ export function createClient(config: ClientConfig): RollgateClient {
     releases: releasesApi(call),
     promotions: promotionsApi(call),
     users: usersApi(call),
+    secrets: secretsApi(call),
     policies: policiesApi(call),
     calendar: calendarApi(call),
     async listAll(kind, query = {}) {

@@ -15,6 +15,7 @@ import { defaultHolderId, takeOverAbandoned } from './holder.js';
 import { LeaseLostError, runPass, type Commit, type PassDeps } from './pass.js';
 import type { RuntimeRegistry } from './runtime.js';
 import type { Notifier } from '../ports/notifier.js';
+import type { EngineSecrets } from './secrets.js';
 
 export const SHARD_COUNT = 16;
 
@@ -45,6 +46,8 @@ export interface ControllerConfig {
   concurrency?: number;
   /** Delay before retrying a pass that failed unexpectedly. */
   errorBackoffMs?: number;
+  /** Resolves secretRefs and redacts their values (see secrets.ts). */
+  secrets?: EngineSecrets;
 }
 
 export const shardOf = (name: string): number => createHash('sha1').update(name).digest().readUInt16BE(0) % SHARD_COUNT;
@@ -84,7 +87,7 @@ export function createController(config: ControllerConfig) {
     }
   }
 
-  const passDeps: PassDeps = { read: config.store.read, commit, runtimes: config.runtimes, ...(config.notifier ? { notifier: config.notifier } : {}), now, assertOwner };
+  const passDeps: PassDeps = { read: config.store.read, commit, runtimes: config.runtimes, ...(config.notifier ? { notifier: config.notifier } : {}), ...(config.secrets ? { secrets: config.secrets } : {}), now, assertOwner };
 
   async function renewLeases(): Promise<void> {
     for (let shard = 0; shard < SHARD_COUNT; shard += 1) {

@@ -17,7 +17,7 @@ export interface EffectContext {
   notifier?: Notifier;
   now: () => Date;
   /** Environment a version's instances get (a Deployment's `env`); none when unknown. */
-  envFor(version: string): Promise<Record<string, string> | undefined>;
+  envFor(version: string): Promise<{ env: Record<string, string>; secrets: string[] } | undefined>;
 }
 
 export interface AppliedEffects {
@@ -44,7 +44,7 @@ export async function applyActions(actions: Action[], context: EffectContext): P
           replicas: action.replicas,
           environment: context.environment,
           ...(context.artifactDigest ? { artifactDigest: context.artifactDigest } : {}),
-          ...(env ? { env } : {}),
+          ...(env ? { env: env.env, secrets: env.secrets } : {}),
         });
         break;
       }

@@ -11,11 +11,13 @@ import { createController, type EngineLogger } from './controller.js';
 import type { Commit } from './pass.js';
 import { restoreDataPlane } from './restore.js';
 import { createRuntimeRegistry, defaultRuntimeFactory, prometheusProviders, withPrometheus, type PrometheusSettings, type RuntimeFactory } from './runtime.js';
+import { createEngineSecrets, redactingTarget, type EngineSecretsConfig } from './secrets.js';
 
 export { createController, shardOf, SHARD_COUNT, type Controller, type EngineLogger } from './controller.js';
 export { LeaseLostError, runPass, type Commit, type PassOutcome } from './pass.js';
 export { createRuntimeRegistry, defaultRuntimeFactory, prometheusProviders, type PrometheusSettings, type RuntimeFactory, type RuntimeRegistry, type ServiceRuntime } from './runtime.js';
 export { DEFAULT_ENVIRONMENT, resolveRolloutSpec, stableVersionOf } from './resolve.js';
+export { createEngineSecrets, redactingTarget, SecretRedactor, SecretResolutionError, type EngineSecrets, type EngineSecretsConfig } from './secrets.js';
 
 export interface EngineConfig {
   store: Store;
@@ -33,6 +35,11 @@ export interface EngineConfig {
    * without it. Given to every runtime, including those of a custom `runtimeFactory`.
    */
   prometheus?: PrometheusSettings;
+  /**
+   * Where `secretRef`s in env resolve, and the redactor their values are added to (share it with
+   * the logger). Without a provider, a spec that refers to a secret cannot start.
+   */
+  secrets?: EngineSecretsConfig;
   now?: () => Date;
   holderId?: string;
   leaseTtlMs?: number;
@@ -40,13 +47,18 @@ export interface EngineConfig {
 }
 
 export function createEngine(config: EngineConfig) {
-  const build = config.runtimeFactory ?? defaultRuntimeFactory({ logDir: path.join(config.dataDir, 'services'), workingDir: config.workingDir ?? process.cwd() });
+  const secrets = createEngineSecrets(config.secrets);
+  const build =
+    config.runtimeFactory ??
+    defaultRuntimeFactory({ logDir: path.join(config.dataDir, 'services'), workingDir: config.workingDir ?? process.cwd(), redact: (text) => secrets.redactor.redact(text) });
   const prometheus = prometheusProviders(config.prometheus);
   const runtimes = createRuntimeRegistry(async (service, spec, environment = 'default') => {
     const runtime = withPrometheus(await build(service, spec, environment), prometheus);
+    // Every message and log line a target returns passes the redactor before it reaches a status or audit event.
+    runtime.target = redactingTarget(runtime.target, secrets.redactor);
     const stored = await config.store.read.objects.get('Service', service);
     try {
-      if (stored) await restoreDataPlane(config.store.read, runtime, stored, environment);
+      if (stored) await restoreDataPlane(config.store.read, runtime, stored, environment, secrets);
       // Only now: the routing table is what the stored state says.
       await runtime.listen?.();
     } catch (error) {
@@ -65,6 +77,7 @@ export function createEngine(config: EngineConfig) {
     ...(config.holderId ? { holderId: config.holderId } : {}),
     ...(config.leaseTtlMs ? { leaseTtlMs: config.leaseTtlMs } : {}),
     ...(config.rescanMs ? { rescanMs: config.rescanMs } : {}),
+    secrets,
   });
   return {
     controller,

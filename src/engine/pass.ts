@@ -7,6 +7,7 @@
 import { digestOf } from '../core/audit/chain.js';
 import type { DeploymentSpec } from '../core/resources/deployment.js';
 import type { ServiceSpec } from '../core/resources/service.js';
+import type { EnvSpec } from '../core/secrets/env.js';
 import {
   decide,
   isFinishedPhase,
@@ -24,6 +25,7 @@ import { observeGate, type ObservedGate } from './governance/runtime-gate.js';
 import { gatherObservations } from './observe.js';
 import { resolveRolloutSpec, ResolveError, stableVersionOf, type ServiceEnvironmentStatus } from './resolve.js';
 import type { RuntimeRegistry } from './runtime.js';
+import { createEngineSecrets, type EngineSecrets } from './secrets.js';
 
 export type Commit = <T>(work: (stores: Stores) => Promise<T>) => Promise<T>;
 
@@ -40,7 +42,12 @@ export interface PassDeps {
   now: () => Date;
   /** Checks, inside the write transaction, that this process still owns the rollout. */
   assertOwner(stores: Stores, rollout: string): Promise<void>;
+  /** Resolves secretRefs into a version's env and redacts their values; default: no provider. */
+  secrets?: EngineSecrets;
 }
+
+/** For passes run without secrets: plain env works, a secretRef fails to resolve. */
+export const NO_SECRETS: EngineSecrets = createEngineSecrets();
 
 export type PassOutcome =
   /** `decidedAt`: the `now` (ms) decide() ran with, which `requeueAfterMs` counts from. */
@@ -89,7 +96,11 @@ export async function runPass(deps: PassDeps, name: string): Promise<PassOutcome
     ...(deploymentSpec.artifact?.digest ? { artifactDigest: deploymentSpec.artifact.digest } : {}),
     ...(deps.notifier ? { notifier: deps.notifier } : {}),
     now: deps.now,
-    envFor: async (version) => (version === resolved.canaryVersion ? deploymentSpec.env : envOfStable(deps.read, service, resolved.environment ?? 'default', version)),
+    envFor: async (version) => {
+      const environment = resolved.environment ?? 'default';
+      const env = version === resolved.canaryVersion ? deploymentSpec.env : await envOfStable(deps.read, service, environment, version);
+      return (deps.secrets ?? NO_SECRETS).envFor(service.spec as unknown as ServiceSpec, environment, env);
+    },
   });
 
   const next = nextDeploymentStatus(stored, resolved, result, now);
@@ -171,7 +182,7 @@ export function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** The env of the Deployment that made `version` stable, so a restarted stable version gets it back. */
-export async function envOfStable(read: Pick<Stores, 'objects'>, service: StoredObject, environment: string, version: string): Promise<Record<string, string> | undefined> {
+export async function envOfStable(read: Pick<Stores, 'objects'>, service: StoredObject, environment: string, version: string): Promise<EnvSpec | undefined> {
   const stable = stableVersionOf(service, environment);
   if (!stable || stable.stableVersion !== version) return undefined;
   const deployment = await read.objects.get('Deployment', stable.deployment);

@@ -5,10 +5,13 @@
  * stored status says. Instances a previous process left running are adopted, not restarted.
  */
 import { DEPLOYMENT_LABELS, isFinishedPhase, readDeploymentStatus, type RolloutStatus } from '../core/rollout/index.js';
+import type { ServiceSpec } from '../core/resources/service.js';
+import type { EnvSpec } from '../core/secrets/env.js';
 import type { StoredObject, Stores } from '../ports/store.js';
 import type { ServiceEnvironmentStatus } from './resolve.js';
 import { envOfStable } from './pass.js';
 import type { ServiceRuntime } from './runtime.js';
+import { createEngineSecrets, type EngineSecrets } from './secrets.js';
 
 async function latestRollout(read: Pick<Stores, 'objects'>, service: string, environment: string): Promise<RolloutStatus | null> {
   let latest: StoredObject | null = null;
@@ -24,10 +27,10 @@ async function latestRollout(read: Pick<Stores, 'objects'>, service: string, env
   return latest ? readDeploymentStatus(latest.status).rollout : null;
 }
 
-async function envOf(read: Pick<Stores, 'objects'>, service: StoredObject, version: string, rollout: RolloutStatus | null): Promise<Record<string, string> | undefined> {
+async function envOf(read: Pick<Stores, 'objects'>, service: StoredObject, version: string, rollout: RolloutStatus | null): Promise<EnvSpec | undefined> {
   if (rollout && rollout.canaryVersion === version) {
     const deployment = await read.objects.get('Deployment', rollout.rolloutId);
-    return (deployment?.spec as { env?: Record<string, string> } | undefined)?.env;
+    return (deployment?.spec as { env?: EnvSpec } | undefined)?.env;
   }
   for (const environment of Object.keys((service.status?.environments ?? {}) as object)) {
     const env = await envOfStable(read, service, environment, version);
@@ -37,7 +40,13 @@ async function envOf(read: Pick<Stores, 'objects'>, service: StoredObject, versi
 }
 
 /** Restores the data plane of `service` in one environment (each environment has its own runtime). */
-export async function restoreDataPlane(read: Pick<Stores, 'objects'>, runtime: ServiceRuntime, service: StoredObject, environment = 'default'): Promise<void> {
+export async function restoreDataPlane(
+  read: Pick<Stores, 'objects'>,
+  runtime: ServiceRuntime,
+  service: StoredObject,
+  environment = 'default',
+  secrets: EngineSecrets = createEngineSecrets(),
+): Promise<void> {
   const rollout = await latestRollout(read, service.name, environment);
   const recorded = ((service.status?.environments ?? {}) as Record<string, ServiceEnvironmentStatus | undefined>)[environment]?.stableVersion ?? null;
 
@@ -46,8 +55,8 @@ export async function restoreDataPlane(read: Pick<Stores, 'objects'>, runtime: S
   if (stable === null) return;
 
   const ensure = async (version: string) => {
-    const env = await envOf(read, service, version, rollout);
-    const state = await runtime.target.ensure({ version, replicas: 1, ...(env ? { env } : {}) });
+    const resolved = await secrets.envFor(service.spec as unknown as ServiceSpec, environment, await envOf(read, service, version, rollout));
+    const state = await runtime.target.ensure({ version, replicas: 1, ...(resolved ? { env: resolved.env, secrets: resolved.secrets } : {}) });
     return { version, endpoints: state.endpoints };
   };
   const stableBackend = await ensure(stable);

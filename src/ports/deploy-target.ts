@@ -15,6 +15,12 @@ export interface EnsureRequest {
   environment?: string;
   /** Extra environment for the version's processes or commands (already resolved, may hold secrets). */
   env?: Readonly<Record<string, string>>;
+  /**
+   * The values in `env` that came from secrets. The target gives them to its processes and commands
+   * and keeps them out of everything it writes or returns: captured output (on disk too), `message`,
+   * `logs()` (values shorter than 4 characters need not be redacted, see src/core/secrets/redact.ts).
+   */
+  secrets?: readonly string[];
 }
 
 export type InstancePhase = 'starting' | 'running' | 'unhealthy' | 'failed' | 'stopped';

@@ -166,12 +166,67 @@ export interface LeaseRepository {
   get(name: string): Promise<Lease | null>;
 }
 
+/**
+ * One key of one secret as the builtin secret provider stores it: AES-256-GCM ciphertext, never
+ * the value (src/adapters/secrets/builtin.ts encrypts and decrypts; the store only keeps bytes).
+ */
+export interface SealedSecretValue {
+  /** The secret's name. */
+  name: string;
+  /** The key inside the secret. */
+  key: string;
+  /** Which master key sealed it (a fingerprint, not the key). */
+  keyId: string;
+  /** Format of the sealed fields, e.g. `A256GCM.v1`, so a later format can be told apart. */
+  algorithm: string;
+  /** Base64 of the 96-bit nonce. */
+  iv: string;
+  /** Base64 of the ciphertext. */
+  ciphertext: string;
+  /** Base64 of the 128-bit GCM authentication tag. */
+  tag: string;
+}
+
+export interface StoredSecretValue extends SealedSecretValue {
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A key of a secret without its sealed value, for listing. */
+export interface SecretKeyRecord {
+  name: string;
+  key: string;
+  keyId: string;
+  updatedAt: string;
+}
+
+export interface SecretRepository {
+  /** Safe to repeat. null: no such secret or no such key in it. */
+  get(name: string, key: string): Promise<StoredSecretValue | null>;
+  /** Every key of every secret (no sealed values), ordered by name then key. Safe to repeat. */
+  list(): Promise<SecretKeyRecord[]>;
+  /** Every key of one secret with its sealed value, ordered by key; empty when there is no such secret. */
+  entries(name: string): Promise<StoredSecretValue[]>;
+  /**
+   * Inserts or overwrites each given key (createdAt kept on overwrite). Safe to repeat. Writes all
+   * of them atomically (inside the caller's transaction, or in one of its own).
+   */
+  put(values: SealedSecretValue[]): Promise<void>;
+  /**
+   * Removes the given keys of `name`, or every key when `keys` is absent, and returns the keys it
+   * removed, sorted (empty when there was nothing: safe to repeat).
+   */
+  delete(name: string, keys?: string[]): Promise<string[]>;
+}
+
 /** The repositories; services take the narrow `Pick<Stores, ...>` they use. */
 export interface Stores {
   objects: ObjectRepository;
   audit: AuditRepository;
   tokens: TokenRepository;
   leases: LeaseRepository;
+  /** Sealed values of the builtin secret provider (migration 0003). */
+  secrets: SecretRepository;
 }
 
 export interface Store {

@@ -31,6 +31,7 @@ import { recordingRefusals } from './promotions/deployment-rules.js';
 import { registerPromotionsRoutes } from './promotions/routes.js';
 import { registerReleasesRoutes } from './releases/routes.js';
 import { registerUsersRoutes } from './users/routes.js';
+import { registerSecretsRoutes, type ServerSecrets } from './secrets/routes.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const OPENAPI_PATH = '/api/openapi.json';
@@ -51,6 +52,8 @@ export interface AppDeps {
   onDeploymentChange?: (name: string) => void;
   /** Prometheus exposition served at /metrics (the engine's routers and counters); empty without one. */
   metrics?: () => Promise<string>;
+  /** The provider `secretRef`s resolve from; without one the secrets API answers 409 (docs/secrets.md). */
+  secrets?: ServerSecrets;
 }
 
 export type App = OpenAPIHono<AppEnv>;
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps): App {
   registerPromotionsRoutes(app, governance);
   registerPoliciesRoutes(app, governance);
   registerCalendarRoutes(app, governance);
+  registerSecretsRoutes(app, { commit, now, secrets: deps.secrets });
 
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
     type: 'http',

@@ -14,6 +14,12 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Where lines go; stdout when absent. Tests pass an in-memory stream. */
   destination?: DestinationStream;
+  /**
+   * Blanks secret values out of every line, wherever they appear (src/core/secrets/redact.ts). The
+   * engine adds each value it resolves to the same redactor, so a value that finds its way into an
+   * error message or a logged object is never written.
+   */
+  redactor?: { redact(text: string): string };
 }
 
 /** Paths pino blanks out wherever they appear in a logged object. */
@@ -35,7 +41,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     ? // sync: lines appear in order with other terminal output and are not lost on exit.
       pretty({ destination: options.destination ?? 1, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
     : (options.destination ?? pino.destination(1));
-  return pino({ level: options.level ?? 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+  const redactor = options.redactor;
+  return pino(
+    {
+      level: options.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // On the serialised line, before any destination (pretty or JSON) sees it.
+      ...(redactor ? { hooks: { streamWrite: (line: string) => redactor.redact(line) } } : {}),
+    },
+    destination,
+  );
 }
 
 /** One line per request. Headers and query strings are left out on purpose: they can carry credentials. */

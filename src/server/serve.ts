@@ -9,6 +9,7 @@ import type { Store } from '../ports/store.js';
 import { createApp } from './app.js';
 import { createEventBus } from './events/bus.js';
 import { mergeExpositions } from './metrics/exposition.js';
+import type { ServerSecrets } from './secrets/routes.js';
 import { createCommit, type Commit } from './transaction.js';
 import type { Logger } from './logger.js';
 import { createTokenService } from './tokens/service.js';
@@ -22,6 +23,8 @@ export interface ServerConfig {
   /** Where the CLI keeps its state; logged for operators, not used by the API itself yet. */
   dataDir?: string;
   bodyLimitBytes?: number;
+  /** The provider `secretRef`s resolve from, managed through /api/v1/secrets when it is writable. */
+  secrets?: ServerSecrets;
   /** How long close() lets in-flight requests finish before cutting connections. */
   shutdownGraceMs?: number;
   /**
@@ -58,7 +61,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const bus = createEventBus();
   const engine = config.engine?.({ commit: createCommit(store, bus) }) ?? null;
   const metrics = async () => mergeExpositions((await engine?.metrics?.()) ?? []);
-  const app = createApp({ store, logger, bus, metrics, ...(config.bodyLimitBytes ? { bodyLimitBytes: config.bodyLimitBytes } : {}) });
+  const app = createApp({ store, logger, bus, metrics, ...(config.bodyLimitBytes ? { bodyLimitBytes: config.bodyLimitBytes } : {}), ...(config.secrets ? { secrets: config.secrets } : {}) });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(created as Server)) as Server;

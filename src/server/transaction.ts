@@ -24,7 +24,7 @@ export function createCommit(store: Store, bus: EventBus): Commit {
         list: (query) => stores.audit.list(query),
         head: () => stores.audit.head(),
       };
-      return work({ objects: stores.objects, tokens: stores.tokens, leases: stores.leases, audit });
+      return work({ objects: stores.objects, tokens: stores.tokens, leases: stores.leases, secrets: stores.secrets, audit });
     });
     for (const event of appended) bus.publish(changeEventOf(event));
     return result;

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { GatewayApiRouter } from '../../src/adapters/routers/gateway-api.js';
 import { EmbeddedRouter } from '../../src/adapters/routers/embedded.js';
 import { NginxRouter } from '../../src/adapters/routers/nginx.js';
+import { HaproxyRouter } from '../../src/adapters/routers/haproxy.js';
 import { AnsibleTarget } from '../../src/adapters/targets/ansible.js';
 import { CommandTarget } from '../../src/adapters/targets/command.js';
 import { serviceSpecSchema, type ServiceSpec } from '../../src/core/resources/service.js';
@@ -36,6 +37,12 @@ describe('defaultRuntimeFactory', () => {
     expect(runtime.router).toBeInstanceOf(NginxRouter);
     expect(runtime.metrics).toEqual({});
     expect(runtime.address?.()).toBeNull();
+  });
+
+  it('builds an HAProxy router on the admin socket, with no builtin statistics', async () => {
+    const runtime = await factory('shop', spec({ router: { type: 'haproxy', adminSocket: 'run/haproxy.sock', backend: 'shop' } }));
+    expect(runtime.router).toBeInstanceOf(HaproxyRouter);
+    expect(runtime.metrics).toEqual({});
   });
 
   it('builds a Gateway API router from a kubeconfig, and says clearly when there is none', async () => {

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { openSqliteStore } from '../../src/adapters/store/sqlite.js';
 import type { Role } from '../../src/core/resources/kinds.js';
 import type { Store } from '../../src/ports/store.js';
+import { BuiltinSecretProvider, ephemeralKeyring } from '../../src/adapters/secrets/index.js';
 import { createApp, type AppDeps } from '../../src/server/app.js';
 import { createLogger, type Logger } from '../../src/server/logger.js';
 import { createTokenService } from '../../src/server/tokens/service.js';
@@ -71,7 +72,8 @@ export async function startTestServer(options: { file?: string; logger?: Logger;
   const store = await openSqliteStore({ file: options.file ?? ':memory:' });
   const logger = options.logger ?? createLogger({ level: 'silent' });
   const adminToken = (await store.transaction((stores) => createTokenService({ now: () => new Date() }).ensureAdminToken(stores)))!;
-  const app = createApp({ store, logger, ...options.app });
+  const secrets = { kind: 'builtin', provider: new BuiltinSecretProvider({ store, keyring: ephemeralKeyring() }) };
+  const app = createApp({ store, logger, secrets, ...options.app });
 
   const request = (method: string, path: string, { token = adminToken, body, rawBody, headers = {} }: RequestOptions = {}) => {
     const allHeaders: Record<string, string> = { ...headers };

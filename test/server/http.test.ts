@@ -78,6 +78,7 @@ describe('HTTP behaviour', () => {
         audit: real.read.audit,
         tokens: real.read.tokens,
         leases: real.read.leases,
+        secrets: real.read.secrets,
         objects: { ...real.read.objects, list: () => Promise.reject(new Error('SQLITE_CORRUPT at /var/lib/secret/path')) },
       },
     };

@@ -13,14 +13,17 @@ import {
   type ObjectChanges,
   type ObjectRepository,
   type Page,
+  type SecretKeyRecord,
+  type SecretRepository,
   type Store,
+  type StoredSecretValue,
   type StoredObject,
   type Stores,
   type TokenRecord,
   type TokenRepository,
 } from '../../ports/store.js';
 import type { StoreDialect } from './migrations.js';
-import type { AuditEventsTable, Database, LeasesTable, ObjectsTable, TokensTable } from './schema.js';
+import type { AuditEventsTable, Database, LeasesTable, ObjectsTable, SecretsTable, TokensTable } from './schema.js';
 
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 1000;
@@ -106,6 +109,7 @@ function repositories(db: Kysely<Database>, ctx: Context): Stores {
     audit: auditRepository(db, ctx),
     tokens: tokenRepository(db, ctx),
     leases: leaseRepository(db),
+    secrets: secretRepository(db, ctx),
   });
 }
 
@@ -443,6 +447,81 @@ function leaseRepository(db: Kysely<Database>): LeaseRepository {
     async get(name) {
       const row = await db.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
       return row ? toLease(row) : null;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets (sealed values of the builtin secret provider; the store never sees a plaintext)
+
+function secretRepository(db: Kysely<Database>, ctx: Context): SecretRepository {
+  const toValue = (row: Selectable<SecretsTable>): StoredSecretValue => ({
+    name: row.name,
+    key: row.key,
+    keyId: row.key_id,
+    algorithm: row.algorithm,
+    iv: row.iv,
+    ciphertext: row.ciphertext,
+    tag: row.tag,
+    createdAt: toIso(row.created_at),
+    updatedAt: toIso(row.updated_at),
+  });
+
+  return {
+    async get(name, key) {
+      const row = await db.selectFrom('secrets').selectAll().where('name', '=', name).where('key', '=', key).executeTakeFirst();
+      return row ? toValue(row) : null;
+    },
+
+    async list(): Promise<SecretKeyRecord[]> {
+      const rows = await db.selectFrom('secrets').select(['name', 'key', 'key_id', 'updated_at']).orderBy('name').orderBy('key').execute();
+      return rows.map((row) => ({ name: row.name, key: row.key, keyId: row.key_id, updatedAt: toIso(row.updated_at) }));
+    },
+
+    async entries(name) {
+      const rows = await db.selectFrom('secrets').selectAll().where('name', '=', name).orderBy('key').execute();
+      return rows.map(toValue);
+    },
+
+    async put(values) {
+      if (values.length === 0) return;
+      const at = ctx.now().toISOString();
+      await atomically(db, ctx, async (trx) => {
+        for (const value of values) {
+          await trx
+            .insertInto('secrets')
+            .values({
+              name: value.name,
+              key: value.key,
+              key_id: value.keyId,
+              algorithm: value.algorithm,
+              iv: value.iv,
+              ciphertext: value.ciphertext,
+              tag: value.tag,
+              created_at: at,
+              updated_at: at,
+            })
+            .onConflict((oc) =>
+              oc.columns(['name', 'key']).doUpdateSet((eb) => ({
+                key_id: eb.ref('excluded.key_id'),
+                algorithm: eb.ref('excluded.algorithm'),
+                iv: eb.ref('excluded.iv'),
+                ciphertext: eb.ref('excluded.ciphertext'),
+                tag: eb.ref('excluded.tag'),
+                updated_at: eb.ref('excluded.updated_at'),
+              })),
+            )
+            .execute();
+        }
+      });
+    },
+
+    async delete(name, keys) {
+      if (keys !== undefined && keys.length === 0) return [];
+      let remove = db.deleteFrom('secrets').where('name', '=', name);
+      if (keys !== undefined) remove = remove.where('key', 'in', keys);
+      const rows = await remove.returning('key').execute();
+      return rows.map((row) => row.key).sort();
     },
   };
 }

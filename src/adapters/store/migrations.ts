@@ -103,6 +103,28 @@ export const MIGRATIONS: readonly StoreMigration[] = Object.freeze([
       await db.schema.alterTable('tokens').addColumn('user_name', 'text').execute();
     },
   },
+  {
+    name: '0003_secrets',
+    async up(db, dialect) {
+      const t = columnTypes(dialect);
+      // The builtin secret provider's values, one row per key, sealed with AES-256-GCM under the
+      // master key (docs/secrets.md). Base64 text rather than bytea/blob, so both dialects read
+      // back the same strings; the plaintext never reaches this table.
+      await db.schema
+        .createTable('secrets')
+        .addColumn('name', t.sortableText, (c) => c.notNull())
+        .addColumn('key', t.sortableText, (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('iv', 'text', (c) => c.notNull())
+        .addColumn('ciphertext', 'text', (c) => c.notNull())
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.timestamp, (c) => c.notNull())
+        .addColumn('updated_at', t.timestamp, (c) => c.notNull())
+        .addPrimaryKeyConstraint('secrets_pk', ['name', 'key'])
+        .execute();
+    },
+  },
 ]);
 
 assertOrdered(MIGRATIONS);

@@ -61,9 +61,23 @@ export interface LeasesTable {
   expires_at: TimestampColumn;
 }
 
+/** Added by migration 0003: one row per key of a builtin secret, sealed with AES-256-GCM. */
+export interface SecretsTable {
+  name: string;
+  key: string;
+  key_id: string;
+  algorithm: string;
+  iv: string;
+  ciphertext: string;
+  tag: string;
+  created_at: TimestampColumn;
+  updated_at: TimestampColumn;
+}
+
 export interface Database {
   objects: ObjectsTable;
   audit_events: AuditEventsTable;
   tokens: TokensTable;
   leases: LeasesTable;
+  secrets: SecretsTable;
 }

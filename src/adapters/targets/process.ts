@@ -46,6 +46,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeployTarget, EnsureRequest, InstancePhase, TargetCapabilities, VersionState } from '../../ports/deploy-target.js';
+import { FILTERED_COMMAND_SCRIPT, filteredCommandEnv } from '../secrets/output-filter.js';
 import { LogTail } from './process/log-tail.js';
 import { allocatePort, probeHttp, releasePort, reservePort } from './process/net.js';
 import {
@@ -178,6 +179,8 @@ interface VersionRun {
   /** Adopted versions: resolves after the first health check. */
   ready: Promise<void> | null;
   secrets: string[];
+  /** True when the request named secret values: output goes to the log file through the redacting filter. */
+  filterOutput: boolean;
 }
 
 const OUTPUT_LINES_IN_MESSAGE = 20;
@@ -261,6 +264,7 @@ export class ProcessTarget implements DeployTarget {
         if (existing.ready) await existing.ready;
         existing.request = copy;
         existing.secrets = secretsOf(copy, existing.secrets);
+        existing.filterOutput ||= (copy.secrets?.length ?? 0) > 0;
         if (existing.instances.length === request.replicas && existing.replicas === request.replicas) return this.stateOf(existing);
         return this.scale(existing, request.replicas);
       }
@@ -349,6 +353,7 @@ export class ProcessTarget implements DeployTarget {
       checking: null,
       ready: null,
       secrets: secretsOf(request, []),
+      filterOutput: (request.secrets?.length ?? 0) > 0,
     };
     this.versions.set(request.version, run);
     this.note(run, `starting ${request.replicas} instance(s) of ${this.config.service} ${request.version}`);
@@ -478,9 +483,12 @@ export class ProcessTarget implements DeployTarget {
     try {
       mkdirSync(path.dirname(run.logFile), { recursive: true });
       fd = openSync(run.logFile, 'a', 0o600);
-      child = spawn('/bin/sh', ['-c', this.config.command], {
+      // With secrets, stdout and stderr reach the file through a filter in the instance's own
+      // process group (src/adapters/secrets/output-filter.ts): redacted, and still never through us.
+      const filter = run.filterOutput ? filteredCommandEnv(this.config.command, run.secrets) : null;
+      child = spawn('/bin/sh', ['-c', filter ? FILTERED_COMMAND_SCRIPT : this.config.command], {
         cwd: this.config.workingDir,
-        env: { ...inst.env, [INSTANCE_ID_ENV]: inst.instanceId },
+        env: { ...inst.env, ...filter, [INSTANCE_ID_ENV]: inst.instanceId },
         detached: true,
         stdio: ['ignore', fd, fd],
       });
@@ -787,6 +795,7 @@ export class ProcessTarget implements DeployTarget {
         checking: null,
         ready: null,
         secrets: [],
+        filterOutput: false,
       };
       for (const { file, record } of entries.sort((a, b) => a.record.index - b.record.index)) {
         const used = new Set(run.instances.map((inst) => inst.index));
@@ -870,6 +879,8 @@ export class ProcessTarget implements DeployTarget {
 function secretsOf(request: EnsureRequest, previous: string[]): string[] {
   const values = new Set(previous);
   for (const value of Object.values(request.env ?? {})) if (value.length >= MIN_SECRET_LENGTH) values.add(value);
+  // Values the engine says are secrets are redacted whatever their length (the redactor's own minimum applies).
+  for (const value of request.secrets ?? []) if (value.length >= 4) values.add(value);
   return [...values].sort((a, b) => b.length - a.length);
 }
 

@@ -10,6 +10,8 @@ import { CliError, CONFIG_FILE, readSavedConfig, UsageError, type CliContext } f
 
 export const DEFAULT_LISTEN = '127.0.0.1:7070';
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const SECRET_PROVIDERS = ['builtin', 'env', 'file'] as const;
+type SecretProviderName = (typeof SECRET_PROVIDERS)[number];
 type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** `127.0.0.1:7070`, `[::1]:7070`, `:7070` (all interfaces) or `7070` (loopback). */
@@ -68,13 +70,18 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--database <url>', 'postgres://... to use PostgreSQL (env ROLLGATE_DATABASE_URL); default: SQLite in the data dir')
     .option('--prometheus-url <url>', 'Prometheus for analysis metrics whose prometheus provider sets no address, e.g. http://127.0.0.1:9090 (env ROLLGATE_PROMETHEUS_URL)')
     .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
+    .addOption(new Option('--secret-provider <kind>', 'where secretRefs resolve (env ROLLGATE_SECRET_PROVIDER; default builtin: encrypted in the database)').choices([...SECRET_PROVIDERS]))
+    .option('--secret-dir <dir>', 'the file provider\'s directory of <name>/<key> files (env ROLLGATE_SECRET_DIR)')
     .addHelpText(
       'after',
       '\nOn first start an admin token is printed once and saved with the server URL to <data-dir>/config.json\n(mode 0600), where the other commands find it. Logs are human-readable in a terminal, JSON otherwise.',
     )
     .action(
       ctx.run(async (command) => {
-        const options = command.opts<{ listen: string; database?: string; prometheusUrl?: string; logLevel: LogLevel }>();
+        const options = command.opts<{ listen: string; database?: string; prometheusUrl?: string; logLevel: LogLevel; secretProvider?: SecretProviderName; secretDir?: string }>();
+        const secretProvider = options.secretProvider ?? (ctx.io.env.ROLLGATE_SECRET_PROVIDER || 'builtin');
+        if (!(SECRET_PROVIDERS as readonly string[]).includes(secretProvider)) throw new UsageError(`invalid ROLLGATE_SECRET_PROVIDER "${secretProvider}": expected one of ${SECRET_PROVIDERS.join(', ')}`);
+        const secretDir = options.secretDir ?? (ctx.io.env.ROLLGATE_SECRET_DIR || undefined);
         const { host, port } = parseListen(options.listen);
         const dataDir = ctx.dataDir(command);
         const databaseUrl = options.database ?? (ctx.io.env.ROLLGATE_DATABASE_URL || undefined);
@@ -85,16 +92,37 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
               ? parsePrometheusUrl(ctx.io.env.ROLLGATE_PROMETHEUS_URL, 'ROLLGATE_PROMETHEUS_URL')
               : undefined;
 
-        const [{ openStore }, { startServer, installSignalHandlers }, { createLogger }, { createEngine }] = await Promise.all([
+        const [{ openStore }, { startServer, installSignalHandlers }, { createLogger }, { createEngine, SecretRedactor }, { openSecretProvider }] = await Promise.all([
           import('../../adapters/store/index.js'),
           import('../../server/serve.js'),
           import('../../server/logger.js'),
           import('../../engine/index.js'),
+          import('../../adapters/secrets/index.js'),
         ]);
-        const logger = createLogger({ pretty: Boolean(ctx.io.stdout.isTTY), level: options.logLevel });
+        // Every secret value the engine resolves is added here, and blanked out of every log line.
+        const redactor = new SecretRedactor();
+        const logger = createLogger({ pretty: Boolean(ctx.io.stdout.isTTY), level: options.logLevel, redactor });
 
         await mkdir(dataDir, { recursive: true, mode: 0o700 });
         const store = await openStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+        let secrets: ReturnType<typeof openSecretProvider>;
+        try {
+          secrets = openSecretProvider({
+            kind: secretProvider as SecretProviderName,
+            store,
+            dataDir,
+            env: ctx.io.env,
+            ...(secretDir ? { dir: path.resolve(ctx.io.cwd, secretDir) } : {}),
+            ...(ctx.io.env.ROLLGATE_SECRET_ENV_PREFIX ? { envPrefix: ctx.io.env.ROLLGATE_SECRET_ENV_PREFIX } : {}),
+          });
+        } catch (error) {
+          await store.close().catch(() => undefined);
+          throw new CliError((error as Error).message);
+        }
+        logger.info(secrets.describe, 'secret provider ready');
+        // A master key rotation (ROLLGATE_MASTER_KEY_PREVIOUS set) finishes here: old values are re-sealed under the new key.
+        const resealed = await secrets.reseal();
+        if (resealed > 0) logger.info({ resealed }, 'secrets re-sealed under the current master key');
         let server: Awaited<ReturnType<typeof startServer>>;
         try {
           server = await startServer({
@@ -103,6 +131,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             port,
             logger,
             dataDir,
+            secrets: { provider: secrets.provider, kind: secrets.kind },
             engine: ({ commit }) =>
               createEngine({
                 store,
@@ -110,6 +139,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
                 dataDir: path.resolve(ctx.io.cwd, dataDir),
                 workingDir: ctx.io.cwd,
                 commit,
+                secrets: { provider: secrets.provider, redactor },
                 ...(prometheusUrl ? { prometheus: { address: prometheusUrl } } : {}),
               }),
           });

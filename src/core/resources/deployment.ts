@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envSchema } from '../secrets/env.js';
 import { nameSchema, sha256DigestSchema } from './common.js';
 
 export const deploymentSpecSchema = z.strictObject({
@@ -11,7 +12,10 @@ export const deploymentSpecSchema = z.strictObject({
   change: nameSchema.optional(),
   /** Overrides the service's RolloutStrategy. */
   strategy: nameSchema.optional(),
-  /** Extra environment for this version's processes or commands (on top of the service's). */
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'invalid environment variable name'), z.string()).optional(),
+  /**
+   * Extra environment for this version's processes or commands (on top of the service's): a string,
+   * or `{ secretRef: { name, key } }` resolved by the engine when it starts the version (docs/secrets.md).
+   */
+  env: envSchema.optional(),
 });
 export type DeploymentSpec = z.infer<typeof deploymentSpecSchema>;

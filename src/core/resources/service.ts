@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envSchema } from '../secrets/env.js';
 import { durationSchema, nameSchema } from './common.js';
 
 const healthCheckSchema = z.strictObject({
@@ -6,8 +7,6 @@ const healthCheckSchema = z.strictObject({
   intervalSeconds: z.number().positive().optional(),
   timeoutSeconds: z.number().positive().optional(),
 });
-
-const envSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'invalid environment variable name'), z.string());
 
 export const processTargetSchema = z.strictObject({
   type: z.literal('process'),
@@ -84,10 +83,18 @@ export const routerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('embedded'), listen: listenSchema, sticky: z.boolean().optional() }),
   z.strictObject({
     type: z.literal('haproxy'),
+    /** HAProxy's admin socket (stats socket ... level admin). */
     adminSocket: z.string().min(1),
-    backend: z.string().min(1),
-    stableServer: z.string().optional(),
-    canaryServer: z.string().optional(),
+    backend: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, "_", ".", ":" or "-"'),
+    /** Backend for header/cookie routes (default `<backend>_canary`). */
+    canaryBackend: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, "_", ".", ":" or "-"').optional(),
+    /** Server slot name prefixes (default `stable` / `canary`: stable1..N, canary1..N). */
+    stableServer: z.string().regex(/^[A-Za-z0-9_.:-]*[A-Za-z_.:-]$/, 'a server name prefix not ending in a digit').optional(),
+    canaryServer: z.string().regex(/^[A-Za-z0-9_.:-]*[A-Za-z_.:-]$/, 'a server name prefix not ending in a digit').optional(),
+    /** Where the route/state maps live (default: found through `show map`). */
+    mapDir: z.string().startsWith('/').optional(),
+    /** Write the state files so an HAProxy restart keeps the rollout (default true). */
+    persist: z.boolean().optional(),
   }),
   z.strictObject({
     type: z.literal('nginx'),
