@@ -10,60 +10,19 @@
  * they fail (as the PostgreSQL suites do without ROLLGATE_TEST_DATABASE_URL).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'vitest';
+import { describeWithSystemBinary, findSystemBinary, type SystemBinary } from './system-binary.js';
 
-const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
+const BINARY: SystemBinary = { envVar: 'ROLLGATE_TEST_PROMETHEUS', name: 'prometheus', packagePath: '/usr/bin/prometheus', debianPackage: 'prometheus', article: 'a Prometheus' };
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The binary to use, or why there is none. */
+export const findPrometheus = () => findSystemBinary(BINARY);
 
-/** The Prometheus binary to use, or why there is none. */
-export function findPrometheus(): { bin: string } | { reason: string } {
-  const explicit = process.env.ROLLGATE_TEST_PROMETHEUS;
-  if (explicit) {
-    return executable(explicit) ? { bin: explicit } : { reason: `ROLLGATE_TEST_PROMETHEUS=${explicit} is not an executable file` };
-  }
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'prometheus');
-    if (executable(candidate)) return { bin: candidate };
-  }
-  if (executable('/usr/bin/prometheus')) return { bin: '/usr/bin/prometheus' };
-  return { reason: 'the prometheus binary was not found (install the Debian package "prometheus", or set ROLLGATE_TEST_PROMETHEUS to its path)' };
-}
-
-/**
- * `describe(name, body)` when a Prometheus binary is available; otherwise a skipped suite stating
- * the reason, or — under CI=true, or when ROLLGATE_TEST_PROMETHEUS names a missing binary — a
- * failing one.
- */
-export function describeWithPrometheus(name: string, body: (bin: string) => void): void {
-  const found = findPrometheus();
-  if ('bin' in found) {
-    describe(name, () => body(found.bin));
-    return;
-  }
-  if (inCi || process.env.ROLLGATE_TEST_PROMETHEUS) {
-    describe(name, () => {
-      it('has a Prometheus to run against', () => {
-        throw new Error(`${found.reason} — but ${inCi ? 'CI=true' : 'ROLLGATE_TEST_PROMETHEUS is set'}, where the Prometheus suites must run (.ci/run installs the package and exports ROLLGATE_TEST_PROMETHEUS)`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} — skipped: ${found.reason}`, () => {
-    it('runs against a real Prometheus', () => undefined);
-  });
-}
+/** `describe(name, body)` with the binary; otherwise skipped with the reason, or failing where it must run. */
+export const describeWithPrometheus = (name: string, body: (bin: string) => void): void => describeWithSystemBinary(BINARY, name, body);
 
 export interface PrometheusServer {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:41234. */

@@ -10,58 +10,20 @@
  * ROLLGATE_TEST_HAPROXY names a missing binary), where they fail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'vitest';
 import { writeHaproxyConfig, type HaproxyConfigOptions } from '../../src/adapters/routers/haproxy.js';
+import { describeWithSystemBinary, findSystemBinary, type SystemBinary } from '../helpers/system-binary.js';
 
-const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
+const BINARY: SystemBinary = { envVar: 'ROLLGATE_TEST_HAPROXY', name: 'haproxy', packagePath: '/usr/sbin/haproxy', debianPackage: 'haproxy', article: 'an HAProxy' };
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The binary to use, or why there is none. */
+export const findHaproxy = () => findSystemBinary(BINARY);
 
-/** The HAProxy binary to use, or why there is none. */
-export function findHaproxy(): { bin: string } | { reason: string } {
-  const explicit = process.env.ROLLGATE_TEST_HAPROXY;
-  if (explicit) return executable(explicit) ? { bin: explicit } : { reason: `ROLLGATE_TEST_HAPROXY=${explicit} is not an executable file` };
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'haproxy');
-    if (executable(candidate)) return { bin: candidate };
-  }
-  if (executable('/usr/sbin/haproxy')) return { bin: '/usr/sbin/haproxy' };
-  return { reason: 'the haproxy binary was not found (install the Debian package "haproxy", or set ROLLGATE_TEST_HAPROXY to its path)' };
-}
-
-/**
- * `describe(name, body)` when an HAProxy binary is available; otherwise a skipped suite stating
- * the reason, or — under CI=true, or when ROLLGATE_TEST_HAPROXY names a missing binary — a failing one.
- */
-export function describeWithHaproxy(name: string, body: (bin: string) => void): void {
-  const found = findHaproxy();
-  if ('bin' in found) {
-    describe(name, () => body(found.bin));
-    return;
-  }
-  if (inCi || process.env.ROLLGATE_TEST_HAPROXY) {
-    describe(name, () => {
-      it('has an HAProxy to run against', () => {
-        throw new Error(`${found.reason} — but ${inCi ? 'CI=true' : 'ROLLGATE_TEST_HAPROXY is set'}, where the HAProxy suites must run (.ci/run installs the package and exports ROLLGATE_TEST_HAPROXY)`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} — skipped: ${found.reason}`, () => {
-    it('runs against a real HAProxy', () => undefined);
-  });
-}
+/** `describe(name, body)` with the binary; otherwise skipped with the reason, or failing where it must run. */
+export const describeWithHaproxy = (name: string, body: (bin: string) => void): void => describeWithSystemBinary(BINARY, name, body);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -12,57 +12,23 @@
  * Also: a load client that behaves like a real HTTP/1.1 client on keep-alive connections.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'vitest';
 import { renderInclude } from '../../src/adapters/routers/nginx.js';
 import type { Backend } from '../../src/ports/traffic-router.js';
 import { HOST, sleep } from '../proxy/helpers.js';
+import { describeWithSystemBinary, findSystemBinary, type SystemBinary } from '../helpers/system-binary.js';
 
-const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
+const BINARY: SystemBinary = { envVar: 'ROLLGATE_TEST_NGINX', name: 'nginx', packagePath: '/usr/sbin/nginx', debianPackage: 'nginx', article: 'an NGINX' };
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The binary to use, or why there is none. */
+export const findNginx = () => findSystemBinary(BINARY);
 
-export function findNginx(): { bin: string } | { reason: string } {
-  const explicit = process.env.ROLLGATE_TEST_NGINX;
-  if (explicit) return executable(explicit) ? { bin: explicit } : { reason: `ROLLGATE_TEST_NGINX=${explicit} is not an executable file` };
-  if (executable('/usr/sbin/nginx')) return { bin: '/usr/sbin/nginx' };
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'nginx');
-    if (executable(candidate)) return { bin: candidate };
-  }
-  return { reason: 'the nginx binary was not found (install the Debian package "nginx", or set ROLLGATE_TEST_NGINX to its path)' };
-}
-
-/** `describe(name, body)` with an NGINX binary; otherwise skipped with the reason, or failing under CI. */
-export function describeWithNginx(name: string, body: (bin: string) => void): void {
-  const found = findNginx();
-  if ('bin' in found) {
-    describe(name, () => body(found.bin));
-    return;
-  }
-  if (inCi || process.env.ROLLGATE_TEST_NGINX) {
-    describe(name, () => {
-      it('has an NGINX to run against', () => {
-        throw new Error(`${found.reason} — but ${inCi ? 'CI=true' : 'ROLLGATE_TEST_NGINX is set'}, where the NGINX suites must run (.ci/run installs the package and exports ROLLGATE_TEST_NGINX)`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} — skipped: ${found.reason}`, () => {
-    it('runs against a real NGINX', () => undefined);
-  });
-}
+/** `describe(name, body)` with the binary; otherwise skipped with the reason, or failing where it must run. */
+export const describeWithNginx = (name: string, body: (bin: string) => void): void => describeWithSystemBinary(BINARY, name, body);
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();

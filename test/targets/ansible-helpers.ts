@@ -4,50 +4,12 @@
  * Without one the suites skip, stating why, except under CI=true (or when ROLLGATE_TEST_ANSIBLE
  * names a missing file), where they fail — as the Prometheus and PostgreSQL suites do.
  */
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
-import { describe, it } from 'vitest';
+import { describeWithSystemBinary, findSystemBinary, type SystemBinary } from '../helpers/system-binary.js';
 
-const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
+const BINARY: SystemBinary = { envVar: 'ROLLGATE_TEST_ANSIBLE', name: 'ansible-playbook', packagePath: '/usr/bin/ansible-playbook', debianPackage: 'ansible', article: 'ansible-playbook' };
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The binary to use, or why there is none. */
+export const findAnsiblePlaybook = () => findSystemBinary(BINARY);
 
-export function findAnsiblePlaybook(): { bin: string } | { reason: string } {
-  const explicit = process.env.ROLLGATE_TEST_ANSIBLE;
-  if (explicit) {
-    return executable(explicit) ? { bin: explicit } : { reason: `ROLLGATE_TEST_ANSIBLE=${explicit} is not an executable file` };
-  }
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, 'ansible-playbook');
-    if (executable(candidate)) return { bin: candidate };
-  }
-  if (executable('/usr/bin/ansible-playbook')) return { bin: '/usr/bin/ansible-playbook' };
-  return { reason: 'ansible-playbook was not found (install the Debian package "ansible", or set ROLLGATE_TEST_ANSIBLE to its path)' };
-}
-
-/** `body(bin)` inside `describe(name)` when ansible-playbook exists; otherwise a skipped suite with the reason, or a failing one in CI. */
-export function describeWithAnsible(name: string, body: (bin: string) => void): void {
-  const found = findAnsiblePlaybook();
-  if ('bin' in found) {
-    describe(name, () => body(found.bin));
-    return;
-  }
-  if (inCi || process.env.ROLLGATE_TEST_ANSIBLE) {
-    describe(name, () => {
-      it('has ansible-playbook to run', () => {
-        throw new Error(`${found.reason} — but ${inCi ? 'CI=true' : 'ROLLGATE_TEST_ANSIBLE is set'}, where the Ansible suites must run (.ci/run installs the package and exports ROLLGATE_TEST_ANSIBLE)`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} — skipped: ${found.reason}`, () => {
-    it('runs real playbooks', () => undefined);
-  });
-}
+/** `describe(name, body)` with the binary; otherwise skipped with the reason, or failing where it must run. */
+export const describeWithAnsible = (name: string, body: (bin: string) => void): void => describeWithSystemBinary(BINARY, name, body);
