@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { API_PREFIX, auditEventSchema, type AuditEventWire } from '../core/api.js';
 import { cabListSchema, type CabEntry } from '../core/governance/approvals.js';
 import type { ChangeSpecInput, ChangeState, CloseCode } from '../core/resources/change.js';
-import { KIND_NAMES, type KindName } from '../core/resources/kinds.js';
 import type { Call } from './call.js';
 import { ApiError } from './errors.js';
 import type { ApiObject } from './index.js';
+import { apiObjectSchema, objectPageSchema } from './object-schema.js';
 
 export type { CabEntry } from '../core/governance/approvals.js';
 
@@ -32,22 +32,7 @@ export interface ChangeListQuery {
   state?: ChangeState;
 }
 
-const record = z.record(z.string(), z.unknown());
-const apiObjectSchema = z.looseObject({
-  apiVersion: z.string(),
-  kind: z.enum(KIND_NAMES as [KindName, ...KindName[]]),
-  metadata: z.looseObject({
-    name: z.string(),
-    labels: z.record(z.string(), z.string()).default({}),
-    annotations: z.record(z.string(), z.string()).default({}),
-    version: z.number().int(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  }),
-  spec: record,
-  status: record.nullable().default(null),
-});
-const pageSchema = z.object({ items: z.array(apiObjectSchema), nextCursor: z.string().nullable().default(null) });
+const pageSchema = objectPageSchema;
 const auditListSchema = z.object({ items: z.array(auditEventSchema) });
 
 const PAGE = 500;

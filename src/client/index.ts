@@ -22,11 +22,12 @@ import {
   type TokenCreated,
   type TokenInfo,
 } from '../core/api.js';
-import { KIND_NAMES, KINDS, type KindName, type Role } from '../core/resources/kinds.js';
+import { KINDS, type KindName, type Role } from '../core/resources/kinds.js';
 import type { OperationType } from '../core/rollout/types.js';
 import type { StoredMetadata } from '../core/resources/common.js';
 import { ApiError, ConnectionError, UnexpectedResponseError, networkReason } from './errors.js';
 import { SseParser } from './sse.js';
+import { apiObjectSchema, objectPageSchema } from './object-schema.js';
 import { calendarApi, type CalendarApi } from './calendar.js';
 import { changesApi, type ChangesApi } from './changes.js';
 import { policiesApi, type PoliciesApi } from './policies.js';
@@ -155,23 +156,6 @@ export interface RollgateClient {
   events(options?: EventsOptions): AsyncGenerator<ChangeEvent, void, undefined>;
 }
 
-const looseRecord = z.record(z.string(), z.unknown());
-
-const apiObjectSchema = z.looseObject({
-  apiVersion: z.string(),
-  kind: z.enum(KIND_NAMES as [KindName, ...KindName[]]),
-  metadata: z.looseObject({
-    name: z.string(),
-    labels: z.record(z.string(), z.string()).default({}),
-    annotations: z.record(z.string(), z.string()).default({}),
-    version: z.number().int(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  }),
-  spec: looseRecord,
-  status: looseRecord.nullable().default(null),
-});
-const objectPageSchema = z.object({ items: z.array(apiObjectSchema), nextCursor: z.string().nullable().default(null) });
 const queuedOperationSchema = z.object({ operationId: z.string(), deployment: apiObjectSchema });
 const deploymentListSchema = z.object({ items: z.array(apiObjectSchema) });
 
