@@ -56,6 +56,16 @@ settled() {
   quietly alice rollout status ledger --env "$1" --watch >"$WORK/watch-$1.log" 2>&1 || { cat "$WORK/watch-$1.log"; exit 1; }
   quietly alice rollout status ledger --env "$1"
 }
+# `shown ENV TEXT`: waits (up to 30 s) until the ledger rollout's status in ENV mentions TEXT, then
+# shows that status: the engine acts on a decision at its next pass, not within the CLI call.
+shown() {
+  printf '\n$ rollgate rollout status ledger --env %s    # as alice\n' "$1"
+  for _ in $(seq 1 150); do
+    if quietly alice rollout status ledger --env "$1" >"$WORK/status.txt" 2>&1 && grep -qF "$2" "$WORK/status.txt"; then break; fi
+    sleep 0.2
+  done
+  cat "$WORK/status.txt"
+}
 iso() { node -e 'process.stdout.write(new Date(Date.now() + Number(process.argv[1]) * 1000).toISOString().replace(/\.\d+Z$/, "Z"))' -- "$1"; }
 
 step "0. A control plane on this machine (SQLite in $WORK)"
@@ -160,8 +170,7 @@ admin apply -f "$WORK/blackout.yaml"
 step "9. Promote to production: a change record with computed risk; the rollout waits at the gate"
 as alice promote ledger-1-1-0 --to prod
 CHANGE=$(quietly alice -o json release show ledger-1-1-0 | node -e 'const o = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(o.release.status.promotions.at(-1).change)')
-sleep 2
-as alice rollout status ledger --env prod
+shown prod "waiting for approval of change $CHANGE"
 as alice cab
 
 step "10. Approvals: the requester and the author may not approve; the board and a release manager do"
@@ -170,8 +179,7 @@ refused erin approve "$CHANGE" --comment "I wrote it, it is fine"
 as bob approve "$CHANGE" --comment "canary plan and backout reviewed"
 as carol approve "$CHANGE" --comment "no security concerns"
 as dave approve "$CHANGE" --comment "go for production"
-sleep 2
-as alice rollout status ledger --env prod
+shown prod 'blocked by blackout window "payments-freeze"'
 
 step "11. The blackout ends; the production canary runs and is judged"
 settled prod

@@ -70,6 +70,8 @@ export function createController(config: ControllerConfig) {
   const running = new Set<string>();
   /** Rollouts woken while their pass ran: they get another pass right after. */
   const rerun = new Set<string>();
+  /** Rollouts whose last pass left them Paused (held by a gate or waiting for a person). */
+  const paused = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
   let leaseTimer: NodeJS.Timeout | null = null;
   let rescanTimer: NodeJS.Timeout | null = null;
@@ -181,6 +183,8 @@ export function createController(config: ControllerConfig) {
           schedule(name, 0);
         } else if (outcome.kind === 'done') {
           if (outcome.wrote) stats.writes += 1;
+          if (outcome.phase === 'Paused') paused.add(name);
+          else paused.delete(name);
           // requeueAfterMs counts from the time the pass decided at, not from when it finished:
           // a measurement due every second is taken every second, however long a pass takes.
           if (outcome.requeueAfterMs !== null) {
@@ -240,6 +244,16 @@ export function createController(config: ControllerConfig) {
     wake(name: string): void {
       if (running.has(name)) rerun.add(name);
       else schedule(name, 0);
+    },
+    /**
+     * Runs a pass soon for every rollout whose last pass left it Paused: a governance decision
+     * (an approval, a window, a policy) may have opened its gate. Safe to repeat.
+     */
+    wakePaused(): void {
+      for (const name of paused) {
+        if (running.has(name)) rerun.add(name);
+        else schedule(name, 0);
+      }
     },
     /** Stops scheduling, waits for passes in flight, and gives up the leases. */
     async stop(): Promise<void> {

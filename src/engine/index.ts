@@ -99,6 +99,7 @@ export function createEngine(config: EngineConfig) {
       await controller.start();
     },
     wake: (name: string) => controller.wake(name),
+    wakePaused: () => controller.wakePaused(),
     /** Prometheus texts: the engine's counters, then each service's data plane. */
     async metrics(): Promise<string[]> {
       const { stats } = controller;

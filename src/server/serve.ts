@@ -38,6 +38,8 @@ export interface ServerConfig {
 export interface EngineHandle {
   start(): Promise<void>;
   wake(name: string): void;
+  /** Wakes every Paused rollout: a governance decision may have opened its gate. */
+  wakePaused?(): void;
   stop(): Promise<void>;
   /** Prometheus exposition texts of the engine and the data planes it runs. */
   metrics?(): Promise<string[]>;
@@ -45,6 +47,8 @@ export interface EngineHandle {
 
 /** Audit actor of the engine's own writes; they must not wake it again. */
 const ENGINE_ACTOR = 'system:engine';
+/** Kinds whose changes can open or close a rollout's governance gate (approvals, windows, policies). */
+const GATE_KINDS: ReadonlySet<string> = new Set(['Change', 'Window', 'Policy', 'Release', 'RiskModel', 'Environment']);
 
 export interface RunningServer {
   url: string;
@@ -87,7 +91,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     unsubscribe = () => subscription.close();
     void (async () => {
       for (let event = await subscription.next(); event; event = await subscription.next()) {
-        if (event.kind === 'Deployment' && event.actor !== ENGINE_ACTOR) engine.wake(event.name);
+        if (event.actor === ENGINE_ACTOR) continue;
+        if (event.kind === 'Deployment') engine.wake(event.name);
+        else if (GATE_KINDS.has(event.kind)) engine.wakePaused?.();
       }
     })();
     await engine.start();

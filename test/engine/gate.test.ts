@@ -158,7 +158,13 @@ describe('engine: the runtime governance gate', () => {
         status: { ...status, state: 'Scheduled', stateEnteredAt: at, approvals: [approval('carol'), approval('dave')], history: [...status.history, { at, actor: 'user:carol', from: 'Authorize', to: 'Scheduled' }] },
       });
     });
-    engine.wake('checkout-1');
+    // What `rollgate serve` does on a Change event: every Paused rollout gets a pass now, not at
+    // its next gate poll (GATE_POLL_MS, 5 s), so an approval takes effect at once.
+    const passesBefore = engine.controller.stats.passes;
+    engine.wakePaused();
+    const woken = Date.now() + 1_500;
+    while (engine.controller.stats.passes === passesBefore && Date.now() < woken) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(engine.controller.stats.passes, 'a pass ran right after wakePaused()').toBeGreaterThan(passesBefore);
 
     const done = await finished('checkout-1');
     expect(done.phase, done.message).toBe('Healthy');
