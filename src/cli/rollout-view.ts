@@ -29,13 +29,17 @@ export interface RenderOptions {
   events?: number;
 }
 
-/** A Deployment's phase: the rollout's, or `Pending` until the engine's first pass. */
-export type DeploymentPhase = RolloutPhase | 'Pending';
+/**
+ * A Deployment's phase: the rollout's; `Pending` until the engine's first pass; `Failed` when the
+ * rollout could not start at all (its service, strategy or templates do not resolve).
+ */
+export type DeploymentPhase = RolloutPhase | 'Pending' | 'Failed';
 
-export const FINISHED_PHASES: ReadonlySet<DeploymentPhase> = new Set(['Healthy', 'Aborted', 'Degraded']);
+export const FINISHED_PHASES: ReadonlySet<DeploymentPhase> = new Set(['Healthy', 'Aborted', 'Degraded', 'Failed']);
 
 export function deploymentPhase(deployment: DeploymentView): DeploymentPhase {
-  return readDeploymentStatus(deployment.status).rollout?.phase ?? 'Pending';
+  const status = readDeploymentStatus(deployment.status);
+  return status.rollout?.phase ?? (status.failure ? 'Failed' : 'Pending');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -48,7 +52,7 @@ function painter(color: boolean) {
   return (text: string, ...styles: Style[]): string => (color && styles.length > 0 ? `\x1b[${styles.map((style) => ANSI[style]).join(';')}m${text}\x1b[0m` : text);
 }
 
-const PHASE_STYLE: Record<DeploymentPhase, Style> = { Pending: 'blue', Progressing: 'cyan', Paused: 'yellow', Healthy: 'green', Aborted: 'red', Degraded: 'red' };
+const PHASE_STYLE: Record<DeploymentPhase, Style> = { Failed: 'red', Pending: 'blue', Progressing: 'cyan', Paused: 'yellow', Healthy: 'green', Aborted: 'red', Degraded: 'red' };
 const RUN_STYLE: Record<string, Style> = { Running: 'cyan', Successful: 'green', Failed: 'red', Error: 'red', Inconclusive: 'yellow', NoData: 'yellow', Terminated: 'dim' };
 
 /** `950ms`, `12s`, `2m05s`, `1h04m`, `3d2h`. */
@@ -147,7 +151,9 @@ export function renderRolloutStatus(deployment: DeploymentView, options: RenderO
 
   if (status.rollout === null) {
     const created = Date.parse(deployment.metadata.createdAt);
-    lines.push(field('Phase', `${paint('Pending', PHASE_STYLE.Pending, 'bold')} — waiting for the engine to start the rollout${Number.isNaN(created) ? '' : ` (created ${relative(created, now)})`}`));
+    if (status.failure) lines.push(field('Phase', `${paint('Failed', PHASE_STYLE.Failed, 'bold')} — the rollout cannot start: ${status.failure.message}`));
+    else lines.push(field('Phase', `${paint('Pending', PHASE_STYLE.Pending, 'bold')} — waiting for the engine to start the rollout${Number.isNaN(created) ? '' : ` (created ${relative(created, now)})`}`));
+    lines.push(...blockedLines(status, ctx, field));
     lines.push(...operationLines(status, ctx, field));
     return lines.join('\n');
   }
@@ -166,6 +172,7 @@ export function renderRolloutStatus(deployment: DeploymentView, options: RenderO
   lines.push(field('Versions', versionsLine(rollout, ctx)));
   lines.push(field('Traffic', trafficLine(rollout, ctx)));
   lines.push(...stepLines(rollout, status, ctx, field));
+  lines.push(...blockedLines(status, ctx, field));
   if (rollout.pause) lines.push(field('Pause', pauseLine(rollout, spec.service ?? 'SERVICE', ctx)));
   if (rollout.abort) {
     const { abort } = rollout;
@@ -179,6 +186,14 @@ export function renderRolloutStatus(deployment: DeploymentView, options: RenderO
   lines.push(...operationLines(status, ctx, field));
   lines.push(...eventLines(rollout, ctx, options.events ?? 6));
   return lines.join('\n');
+}
+
+/** Why the engine cannot take the next step (a secret that does not resolve yet); it keeps trying. */
+function blockedLines(status: DeploymentStatus, ctx: Ctx, field: (label: string, value: string) => string): string[] {
+  if (!status.blocked) return [];
+  const since = Date.parse(status.blocked.at);
+  const when = Number.isNaN(since) ? '' : ` since ${clock(since, ctx.utc)} (${relative(since, ctx.now)})`;
+  return [field('Blocked', `${ctx.paint(status.blocked.message, 'red')}${when}; the engine tries again by itself`)];
 }
 
 function versionsLine(rollout: RolloutStatus, ctx: Ctx): string {
@@ -385,10 +400,12 @@ export function renderRolloutHistory(deployments: readonly DeploymentView[], opt
   const now = typeof options.now === 'number' ? options.now : options.now.getTime();
   const rows = deployments.map((deployment) => {
     const spec = deployment.spec as { version?: string; environment?: string };
-    const rollout = readDeploymentStatus(deployment.status).rollout;
+    const stored = readDeploymentStatus(deployment.status);
+    const rollout = stored.rollout;
     const created = Date.parse(deployment.metadata.createdAt);
     if (!rollout) {
-      return [deployment.metadata.name, spec.environment ?? 'default', spec.version ?? '-', 'Pending', Number.isNaN(created) ? '-' : `created ${relative(created, now)}`, '-', 'waiting for the engine'];
+      const message = stored.failure ? `cannot start: ${stored.failure.message}` : stored.blocked ? `blocked: ${stored.blocked.message}` : 'waiting for the engine';
+      return [deployment.metadata.name, spec.environment ?? 'default', spec.version ?? '-', stored.failure ? 'Failed' : 'Pending', Number.isNaN(created) ? '-' : `created ${relative(created, now)}`, '-', truncate(message, 80)];
     }
     const duration = rollout.finishedAt !== null ? formatDuration(rollout.finishedAt - rollout.startedAt) : `${formatDuration(now - rollout.startedAt)} so far`;
     return [deployment.metadata.name, spec.environment ?? 'default', spec.version ?? '-', rollout.phase, relative(rollout.startedAt, now), duration, truncate(rollout.message, 80)];

@@ -25,7 +25,7 @@ import { observeGate, type ObservedGate } from './governance/runtime-gate.js';
 import { gatherObservations } from './observe.js';
 import { resolveRolloutSpec, ResolveError, stableVersionOf, type ServiceEnvironmentStatus } from './resolve.js';
 import type { RuntimeRegistry } from './runtime.js';
-import { createEngineSecrets, type EngineSecrets } from './secrets.js';
+import { createEngineSecrets, SecretResolutionError, type EngineSecrets } from './secrets.js';
 
 export type Commit = <T>(work: (stores: Stores) => Promise<T>) => Promise<T>;
 
@@ -89,19 +89,27 @@ export async function runPass(deps: PassDeps, name: string): Promise<PassOutcome
   const observations = { ...(await gatherObservations(runtime, resolved, stored.rollout, stored.pendingOperations, now)), gate: observed?.gate ?? null };
   const result = decide({ spec: resolved, status: stored.rollout, observations, now });
 
-  const applied = await applyActions(result.actions, {
-    runtime,
-    deployment: name,
-    environment: resolved.environment ?? 'default',
-    ...(deploymentSpec.artifact?.digest ? { artifactDigest: deploymentSpec.artifact.digest } : {}),
-    ...(deps.notifier ? { notifier: deps.notifier } : {}),
-    now: deps.now,
-    envFor: async (version) => {
-      const environment = resolved.environment ?? 'default';
-      const env = version === resolved.canaryVersion ? deploymentSpec.env : await envOfStable(deps.read, service, environment, version);
-      return (deps.secrets ?? NO_SECRETS).envFor(service.spec as unknown as ServiceSpec, environment, env);
-    },
-  });
+  let applied: Awaited<ReturnType<typeof applyActions>>;
+  try {
+    applied = await applyActions(result.actions, {
+      runtime,
+      deployment: name,
+      environment: resolved.environment ?? 'default',
+      ...(deploymentSpec.artifact?.digest ? { artifactDigest: deploymentSpec.artifact.digest } : {}),
+      ...(deps.notifier ? { notifier: deps.notifier } : {}),
+      now: deps.now,
+      envFor: async (version) => {
+        const environment = resolved.environment ?? 'default';
+        const env = version === resolved.canaryVersion ? deploymentSpec.env : await envOfStable(deps.read, service, environment, version);
+        return (deps.secrets ?? NO_SECRETS).envFor(service.spec as unknown as ServiceSpec, environment, env);
+      },
+    });
+  } catch (error) {
+    // A secret that does not resolve (yet): the operator fixes it with `rollgate secret set`, so
+    // the rollout waits where it is, visibly, and tries again, instead of failing for good.
+    if (error instanceof SecretResolutionError) return writeBlocked(deps, deployment, stored, error.message);
+    throw error;
+  }
 
   const next = nextDeploymentStatus(stored, resolved, result, now);
   const deploymentChanged = result.events.length > 0 || applied.promoted.length > 0 || !sameJson(next, stored);
@@ -223,6 +231,40 @@ async function recordStable(stores: Stores, resolved: RolloutSpec, deployment: s
     afterDigest: digestOf({ ...(service.status ?? {}), environments }),
     details: { environment, version, previous: current?.stableVersion ?? null, deployment },
   });
+}
+
+/** How soon a blocked rollout tries again. */
+export const BLOCKED_RETRY_MS = 5_000;
+
+/**
+ * The rollout could not take its step: the reason goes on the status (once per distinct message,
+ * with an audit event) and the rollout is passed again later. Its rollout status is left as it
+ * was: the step's effects did not all happen.
+ */
+async function writeBlocked(deps: PassDeps, deployment: StoredObject, stored: DeploymentStatus, message: string): Promise<PassOutcome> {
+  const phase = stored.rollout?.phase ?? null;
+  if (stored.blocked?.message === message) return { kind: 'done', requeueAfterMs: BLOCKED_RETRY_MS, phase, wrote: false };
+  const blocked: DeploymentStatus = { ...stored, blocked: { message, at: deps.now().toISOString() } };
+  try {
+    await deps.commit(async (stores) => {
+      await deps.assertOwner(stores, deployment.name);
+      await stores.objects.update('Deployment', deployment.name, deployment.version, { status: blocked as unknown as Record<string, unknown> });
+      await stores.audit.append({
+        time: deps.now().toISOString(),
+        actor: AUDIT_ACTOR,
+        action: 'rollout.Blocked',
+        kind: 'Deployment',
+        name: deployment.name,
+        beforeDigest: digestOf(deployment.status),
+        afterDigest: digestOf(blocked),
+        details: { message },
+      });
+    });
+  } catch (error) {
+    if (error instanceof ConflictError) return { kind: 'conflict' };
+    throw error;
+  }
+  return { kind: 'done', requeueAfterMs: BLOCKED_RETRY_MS, phase, wrote: true };
 }
 
 /** A rollout whose inputs cannot be resolved fails visibly instead of retrying forever. */

@@ -3,7 +3,7 @@
  * decide() driven through a few passes of the simulated world of the core tests.
  */
 import { describe, expect, it } from 'vitest';
-import { deploymentPhase, fieldsOf, formatDuration, relative, renderRolloutHistory, renderRolloutStatus, type DeploymentView } from '../../src/cli/rollout-view.js';
+import { deploymentPhase, FINISHED_PHASES, fieldsOf, formatDuration, relative, renderRolloutHistory, renderRolloutStatus, type DeploymentView } from '../../src/cli/rollout-view.js';
 import { emptyDeploymentStatus, type DeploymentStatus } from '../../src/core/rollout/deployment-status.js';
 import type { RolloutStrategySpec } from '../../src/core/resources/rollout-strategy.js';
 import { canarySpec, errorRateTemplate, failing, healthy, op, sample, World } from '../core/rollout/harness.js';
@@ -174,6 +174,29 @@ describe('renderRolloutStatus', () => {
     // A status the CLI cannot read is reported, not thrown.
     const corrupt = { ...deployment, status: { rollout: { phase: 'Progressing', stepIndex: 'x' } } };
     expect(renderRolloutStatus(corrupt, { now: 0, color: false })).toMatch(/^Phase: {6}Progressing — the stored rollout status cannot be read/m);
+  });
+
+  it('shows a rollout that cannot start (Failed, a finished phase) and one blocked by a secret', () => {
+    const base = { metadata: { name: 'deployment-8', createdAt: new Date(1_000_000).toISOString() }, spec: { service: 'checkout', version: '1.2.0' } };
+    const failed: DeploymentView = { ...base, status: { ...emptyDeploymentStatus(), failure: { message: 'strategy "fast" does not exist', at: new Date(1_001_000).toISOString() } } };
+    expect(renderRolloutStatus(failed, { now: 1_005_000, color: false }).split('\n')[1]).toBe('Phase:      Failed — the rollout cannot start: strategy "fast" does not exist');
+    expect(deploymentPhase(failed)).toBe('Failed');
+    expect(FINISHED_PHASES.has('Failed')).toBe(true);
+
+    const message = 'environment variable DB_PASSWORD: secret billing-db/password does not exist';
+    const blocked: DeploymentView = { ...base, status: { ...emptyDeploymentStatus(), blocked: { message, at: new Date(1_002_000).toISOString() } } };
+    expect(renderRolloutStatus(blocked, { now: 1_005_000, color: false, utc: true }).split('\n').slice(1)).toEqual([
+      'Phase:      Pending — waiting for the engine to start the rollout (created 5s ago)',
+      `Blocked:    ${message} since 00:16:42Z (3s ago); the engine tries again by itself`,
+    ]);
+    expect(deploymentPhase(blocked)).toBe('Pending');
+    // Also under a rollout that already runs, and in the history table.
+    const world = analysing();
+    expect(render(world, { blocked: { message, at: new Date(world.now).toISOString() } })).toMatch(/^Blocked: {4}environment variable DB_PASSWORD/m);
+    expect(renderRolloutHistory([failed, blocked], { now: 1_005_000 }).split('\n').slice(1).map((line) => line.replace(/\s+/g, ' '))).toEqual([
+      'deployment-8 default 1.2.0 Failed created 5s ago - cannot start: strategy "fast" does not exist',
+      'deployment-8 default 1.2.0 Pending created 5s ago - blocked: environment variable DB_PASSWORD: secret billing-db/password does not …',
+    ]);
   });
 
   it('colours only when asked', () => {

@@ -23,6 +23,12 @@ export interface DeploymentStatus {
   operationResults: Array<OperationResult & { actor: string; handledAt: number }>;
   /** Set when the rollout could not start: its service, strategy or templates are missing. */
   failure?: { message: string; at: string } | null;
+  /**
+   * Set while the rollout cannot take its next step for a reason an operator can fix without
+   * touching the Deployment (a secretRef that does not resolve yet); the engine tries again, and
+   * the next pass that gets through clears it.
+   */
+  blocked?: { message: string; at: string } | null;
 }
 
 export const emptyDeploymentStatus = (): DeploymentStatus => ({ rollout: null, resolved: null, pendingOperations: [], operationResults: [] });
@@ -36,6 +42,7 @@ export function readDeploymentStatus(stored: Record<string, unknown> | null): De
     pendingOperations: Array.isArray(status.pendingOperations) ? status.pendingOperations : [],
     operationResults: Array.isArray(status.operationResults) ? status.operationResults : [],
     ...(status.failure ? { failure: status.failure } : {}),
+    ...(status.blocked ? { blocked: status.blocked } : {}),
   };
 }
 
