@@ -39,6 +39,20 @@ async function envOf(read: Pick<Stores, 'objects'>, service: StoredObject, versi
   return undefined;
 }
 
+/**
+ * How many instances `version` ran with: the rollout's count for its canary (a Healthy rollout's
+ * canary was scaled to the plan's count at promotion), else the `replicas` of the rollout that made
+ * it stable; 1 when neither is recorded.
+ */
+async function replicasOf(read: Pick<Stores, 'objects'>, service: StoredObject, environment: string, version: string, rollout: RolloutStatus | null): Promise<number> {
+  if (rollout && rollout.canaryVersion === version && rollout.newVersion.replicas > 0) return rollout.newVersion.replicas;
+  const stable = ((service.status?.environments ?? {}) as Record<string, ServiceEnvironmentStatus | undefined>)[environment];
+  if (stable?.stableVersion !== version) return 1;
+  const deployment = await read.objects.get('Deployment', stable.deployment);
+  const replicas = deployment ? readDeploymentStatus(deployment.status).resolved?.replicas : undefined;
+  return typeof replicas === 'number' && replicas >= 1 ? replicas : 1;
+}
+
 /** Restores the data plane of `service` in one environment (each environment has its own runtime). */
 export async function restoreDataPlane(
   read: Pick<Stores, 'objects'>,
@@ -56,7 +70,8 @@ export async function restoreDataPlane(
 
   const ensure = async (version: string) => {
     const resolved = await secrets.envFor(service.spec as unknown as ServiceSpec, environment, await envOf(read, service, version, rollout));
-    const state = await runtime.target.ensure({ version, replicas: 1, ...(resolved ? { env: resolved.env, secrets: resolved.secrets } : {}) });
+    const replicas = runtime.target.capabilities.replicas ? await replicasOf(read, service, environment, version, rollout) : 1;
+    const state = await runtime.target.ensure({ version, replicas, environment, ...(resolved ? { env: resolved.env, secrets: resolved.secrets } : {}) });
     return { version, endpoints: state.endpoints };
   };
   const stableBackend = await ensure(stable);
