@@ -42,6 +42,8 @@ export async function applyActions(actions: Action[], context: EffectContext): P
         await runtime.target.ensure({
           version: action.version,
           replicas: action.replicas,
+          role: action.role,
+          canaryWeight: action.canaryWeight,
           environment: context.environment,
           ...(context.artifactDigest ? { artifactDigest: context.artifactDigest } : {}),
           ...(env ? { env: env.env, secrets: env.secrets } : {}),

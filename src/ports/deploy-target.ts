@@ -21,6 +21,10 @@ export interface EnsureRequest {
    * `logs()` (values shorter than 4 characters need not be redacted, see src/core/secrets/redact.ts).
    */
   secrets?: readonly string[];
+  /** What the version is for: `stable`, `canary`, or a blue-green `preview`. Absent: not known (a restore). */
+  role?: 'stable' | 'canary' | 'preview';
+  /** The canary traffic weight (0-100) the version is about to serve; absent when not known. */
+  canaryWeight?: number;
 }
 
 export type InstancePhase = 'starting' | 'running' | 'unhealthy' | 'failed' | 'stopped';

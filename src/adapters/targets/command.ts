@@ -18,7 +18,9 @@
  *     ROLLGATE_PORT (a free loopback port on the control-plane host, chosen once per version and
  *       kept; useful when the step starts the version on this host, ignorable otherwise),
  *     ROLLGATE_ENDPOINTS (comma-separated host:port of the version, for health and retire),
- *     ROLLGATE_CANARY_WEIGHT and ROLLGATE_ROLE (stable|canary|preview) when the engine passes them.
+ *     ROLLGATE_CANARY_WEIGHT and ROLLGATE_ROLE (stable|canary|preview): the weight the version is
+ *     about to serve and what it is for, on every ensure of a rollout (absent when a restarted
+ *     control plane restores a version).
  * - Timeouts: `timeoutMs` per deploy/retire step (default 10 min), `healthTimeoutMs` per health
  *   step (30 s). A step that runs over has its whole process group stopped (SIGTERM, then SIGKILL
  *   after `killGraceMs`) and counts as failed.

@@ -649,7 +649,7 @@ function progress(ctx: Ctx, plan: Plan): void {
       return;
     }
     const replicas = plan.kind === 'blueGreen' ? plan.previewReplicas : plan.replicas;
-    emit(ctx, 'init', `ensure=${version}`, { type: 'ensureVersion', version, replicas, role: plan.kind === 'blueGreen' ? 'preview' : plan.kind === 'direct' ? 'stable' : 'canary' });
+    emit(ctx, 'init', `ensure=${version}`, { type: 'ensureVersion', version, replicas, role: plan.kind === 'blueGreen' ? 'preview' : plan.kind === 'direct' ? 'stable' : 'canary', canaryWeight: plan.kind === 'direct' ? 100 : status.canaryWeight });
     status.newVersion.ensuredAt = now;
     status.newVersion.replicas = replicas;
   }
@@ -755,7 +755,7 @@ function runStep(ctx: Ctx, plan: Plan, step: PlanStep): StepOutcome {
       if (step.weight > 0) {
         const replicas = plan.kind === 'blueGreen' && step.weight === 100 ? plan.replicas : plan.kind === 'blueGreen' ? plan.previewReplicas : plan.replicas;
         if (status.newVersion.replicas < replicas) {
-          emit(ctx, `s${status.stepIndex}`, `scale=${replicas}`, { type: 'ensureVersion', version: status.canaryVersion, replicas, role: 'canary' });
+          emit(ctx, `s${status.stepIndex}`, `scale=${replicas}`, { type: 'ensureVersion', version: status.canaryVersion, replicas, role: 'canary', canaryWeight: step.weight });
           status.newVersion.replicas = replicas;
           ctx.poll = true;
           ctx.waiting = `scaling ${status.canaryVersion} to ${replicas} instance(s)`;
@@ -890,7 +890,7 @@ function promote(ctx: Ctx, plan: Plan, actor: string): void {
   }
   if (plan.kind !== 'direct' && status.newVersion.replicas < plan.replicas) {
     // A blue-green preview promoted with promoteFull still runs at previewReplicaCount.
-    emit(ctx, 'promote', `scale=${plan.replicas}`, { type: 'ensureVersion', version: status.canaryVersion, replicas: plan.replicas, role: 'canary' });
+    emit(ctx, 'promote', `scale=${plan.replicas}`, { type: 'ensureVersion', version: status.canaryVersion, replicas: plan.replicas, role: 'canary', canaryWeight: 100 });
     status.newVersion.replicas = plan.replicas;
     ctx.poll = true;
     ctx.waiting = `scaling ${status.canaryVersion} to ${plan.replicas} instance(s) before promotion`;

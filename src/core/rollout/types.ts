@@ -290,8 +290,12 @@ interface ActionBase {
 }
 
 export type Action =
-  /** DeployTarget.ensure: run `version` with `replicas` instances. */
-  | (ActionBase & { type: 'ensureVersion'; version: string; replicas: number; role: 'canary' | 'preview' | 'stable' })
+  /**
+   * DeployTarget.ensure: run `version` with `replicas` instances, as `role`, for the canary traffic
+   * weight it is about to serve (0 before the first step, the step's weight when scaling for it,
+   * 100 at promotion and for a direct deployment).
+   */
+  | (ActionBase & { type: 'ensureVersion'; version: string; replicas: number; role: 'canary' | 'preview' | 'stable'; canaryWeight: number })
   /** TrafficRouter.setBackends: stable and canary backends (endpoints resolved by the engine). */
   | (ActionBase & { type: 'setBackends'; stable: string; canary: string | null })
   /** TrafficRouter.setWeights: the canary's share; stable gets the rest. */

@@ -128,7 +128,7 @@ describe('blue-green promoteFull with a small preview', () => {
     world.after(1000);
     let result = world.after(1000, [op('promoteFull')]);
     expect(result.status.phase).toBe('Progressing');
-    expect(result.actions.filter((action) => action.type === 'ensureVersion')).toEqual([expect.objectContaining({ replicas: 4 })]);
+    expect(result.actions.filter((action) => action.type === 'ensureVersion')).toEqual([expect.objectContaining({ replicas: 4, canaryWeight: 100 })]);
     result = world.after(1000);
     expect(result.status.phase).toBe('Healthy');
   });

@@ -22,7 +22,7 @@ describe('canary: the happy path 5% → analysis → 25% → pause 2m → 100%',
     // Pass 1: the new version is ensured; nothing shifts before it is ready.
     let result = world.pass();
     expect(result.status.phase).toBe('Progressing');
-    expect(ofType(result, 'ensureVersion')).toEqual([expect.objectContaining({ version: '1.1.0', role: 'canary', idempotencyKey: 'checkout-7/a1/init/ensure=1.1.0' })]);
+    expect(ofType(result, 'ensureVersion')).toEqual([expect.objectContaining({ version: '1.1.0', role: 'canary', canaryWeight: 0, idempotencyKey: 'checkout-7/a1/init/ensure=1.1.0' })]);
     expect(ofType(result, 'setWeight')).toEqual([]);
     expect(result.requeueAfterMs).toBe(1000);
     expect(result.events.map((event) => event.type)).toEqual(['RolloutStarted']);
@@ -541,7 +541,7 @@ describe('first deploy and trivial rollouts', () => {
     const world = new World(canarySpec(happyStrategy, { 'error-rate': errorRateTemplate() }, { stableVersion: null }), { startsAs: 'starting' });
     let result = world.pass();
     expect(result.status.strategy).toBe('direct');
-    expect(ofType(result, 'ensureVersion')).toEqual([expect.objectContaining({ role: 'stable' })]);
+    expect(ofType(result, 'ensureVersion')).toEqual([expect.objectContaining({ role: 'stable', canaryWeight: 100 })]);
     world.target.set('1.1.0', { state: 'ready' });
     result = world.after(1000);
     expect(result.status.phase).toBe('Healthy');

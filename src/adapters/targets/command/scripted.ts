@@ -80,13 +80,8 @@ export interface StepDriver {
   observer(action: StepAction): OutputObserver;
 }
 
-/** `EnsureRequest` plus what the engine may know about the rollout (passed on to the steps when given). */
-export interface ScriptedEnsureRequest extends EnsureRequest {
-  /** The canary's traffic weight (0-100) at the time of this ensure. */
-  canaryWeight?: number;
-  /** `stable`, `canary` or `preview` (blue-green). */
-  role?: string;
-}
+/** The engine's `EnsureRequest`; its `role` and `canaryWeight` are passed on to the steps when given. */
+export type ScriptedEnsureRequest = EnsureRequest;
 
 export interface ScriptedTargetConfig {
   /** The service name the steps see as ROLLGATE_SERVICE. */
