@@ -17,6 +17,7 @@ import {
   type GoNoGoView,
   type GoNoGoDecisionRequest,
 } from '../../core/governance/go-no-go.js';
+import { resolveReleasePipeline } from '../../core/governance/promotion.js';
 import {
   applyScopeChange,
   checkScopeChange,
@@ -163,14 +164,14 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
   }
 
   /** The release's promotion path: the spec's Pipeline, else the one Pipeline listing every component among its services. */
-  async function pipelineOf(stores: Reader, spec: ReleaseSpec): Promise<StoredObject | null> {
+  /** The release's pipeline, chosen as promotion chooses it (resolveReleasePipeline); null when none or ambiguous. */
+  async function pipelineOf(stores: Reader, release: StoredObject): Promise<StoredObject | null> {
+    const spec = release.spec as ReleaseSpec;
     if (spec.pipeline) return stores.objects.get('Pipeline', spec.pipeline);
     if (spec.components.length === 0) return null;
-    const candidates = (await listAll(stores.objects, 'Pipeline')).filter((pipeline) => {
-      const services = (pipeline.spec as PipelineSpec).services ?? [];
-      return spec.components.every((component) => services.includes(component.service));
-    });
-    return candidates.length === 1 ? candidates[0]! : null;
+    const pipelines = await listAll(stores.objects, 'Pipeline');
+    const resolution = resolveReleasePipeline({ name: release.name, spec }, pipelines.map((pipeline) => ({ name: pipeline.name, spec: pipeline.spec as PipelineSpec })));
+    return resolution.pipeline ? (pipelines.find((pipeline) => pipeline.name === resolution.pipeline.name) ?? null) : null;
   }
 
   /** The go / no-go environment when none is asked for: the release's goNoGo.environment, else its pipeline's first production stage. */
@@ -234,7 +235,7 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
   async function goNoGo(stores: Reader, name: string, environment?: string): Promise<GoNoGoView> {
     const release = await getRelease(stores, name);
     const spec = release.spec as ReleaseSpec;
-    const pipeline = await pipelineOf(stores, spec);
+    const pipeline = await pipelineOf(stores, release);
     const target = environment ?? (await defaultEnvironment(stores, spec, pipeline));
     if (!target) {
       throw new InvalidContentError(`Release "${name}" has no default go/no-go environment`, [
@@ -405,7 +406,7 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
     async decide(stores: Writer, who: Requester, name: string, input: GoNoGoDecisionRequest): Promise<{ decision: GoNoGoDecision; release: StoredObject }> {
       const current = await getRelease(stores, name);
       await requireGroup(stores, who.user, RELEASE_MANAGERS, `a ${input.decision} decision`);
-      const view = await evaluate(stores, current, input.environment, await pipelineOf(stores, current.spec as ReleaseSpec));
+      const view = await evaluate(stores, current, input.environment, await pipelineOf(stores, current));
       if (input.decision === 'go' && !view.canGo) {
         throw new GoRefusedError(`Release "${name}" cannot go to ${input.environment}: ${view.blocking.length} required criteria not met (${view.blocking.join(', ')})`, view.criteria);
       }
@@ -451,7 +452,7 @@ export function createReleaseService(deps: ReleaseServiceDeps) {
       const release = await getRelease(stores, name);
       const spec = release.spec as ReleaseSpec;
       const status = readReleaseStatus(release.status);
-      const pipeline = await pipelineOf(stores, spec);
+      const pipeline = await pipelineOf(stores, release);
 
       const services = new Map((await listAll(stores.objects, 'Service')).map((service) => [service.name, service.spec as ServiceSpec]));
       const artifacts = (await listAll(stores.objects, 'Artifact')).filter((artifact) =>
