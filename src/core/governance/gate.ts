@@ -20,6 +20,7 @@
  * The first closed check (`deny` or `pending`) gives the gate's message.
  */
 import type { ChangeSpec } from '../resources/change.js';
+import { approvalProgress } from './approvals.js';
 import type { ApprovalRecord, ChangeRecordStatus, GateResult } from './records.js';
 import { activeWindows, deploymentAllowed, type DeploymentScope, type Window } from './windows.js';
 
@@ -79,26 +80,6 @@ const validApprovals = (approvals: readonly ApprovalRecord[]) => approvals.filte
 /** Distinct users with a valid approval, in the order they first approved. */
 export function distinctApprovers(approvals: readonly ApprovalRecord[]): string[] {
   return [...new Set(validApprovals(approvals).map((approval) => approval.user))];
-}
-
-/** Per requirement: how many distinct valid approvers belong to its group. */
-export function approvalProgress(status: Pick<ChangeRecordStatus, 'approvals' | 'requiredApprovals'>): Array<{ group: string; count: number; have: number }> {
-  const approvals = validApprovals(status.approvals);
-  return status.requiredApprovals.map((requirement) => ({
-    group: requirement.group,
-    count: requirement.count,
-    have: new Set(approvals.filter((approval) => approval.groups.includes(requirement.group)).map((approval) => approval.user)).size,
-  }));
-}
-
-/** The most recent valid rejection, if any. */
-function latestRejection(approvals: readonly ApprovalRecord[]): ApprovalRecord | null {
-  let latest: ApprovalRecord | null = null;
-  for (const approval of approvals) {
-    if (!approval.valid || approval.decision !== 'reject') continue;
-    if (!latest || Date.parse(approval.at) >= Date.parse(latest.at)) latest = approval;
-  }
-  return latest;
 }
 
 interface Check {
@@ -187,12 +168,13 @@ function checkApproval(change: RuntimeGateChange): Check {
     const approvers = distinctApprovers(status.approvals);
     return result('pass', `change ${name} is authorized (${status.state})${approvers.length > 0 ? `, approved by ${approvers.join(', ')}` : ''}`);
   }
-  const rejection = latestRejection(status.approvals);
+  const progress = approvalProgress(status.requiredApprovals, status.approvals);
+  const rejection = progress.rejected;
   if (rejection) return result('deny', `change ${name} was rejected by ${rejection.user}${rejection.comment.trim() ? `: ${rejection.comment.trim()}` : ''}`);
-  const missing = approvalProgress(status).filter((requirement) => requirement.have < requirement.count);
+  const missing = progress.requirements.filter((requirement) => !requirement.satisfied);
   const where = status.state === 'Authorize' ? '' : ` (state ${status.state})`;
   if (missing.length > 0) {
-    return result('pending', `waiting for approval of change ${name}${where}: ${missing.map((requirement) => `${requirement.group} ${requirement.have} of ${requirement.count}`).join(', ')}`);
+    return result('pending', `waiting for approval of change ${name}${where}: ${missing.map((requirement) => `${requirement.group} ${requirement.approvers.length} of ${requirement.count}`).join(', ')}`);
   }
   if (status.state === 'Authorize') return result('pending', `change ${name} is approved but not yet scheduled (state Authorize)`);
   return result('pending', `waiting for change ${name} to be authorized (state ${status.state})`);
