@@ -33,21 +33,21 @@
  * On a 2-core machine the load generator, the proxy and the backends share the CPUs (and other work
  * may too): read the medians and ratios, not single runs.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'hdr-histogram-js';
+import { median as medianOfAll, numberArg, sleep, textArg } from './lib/common.js';
+import { pickLoadTool, runLoad, type LoadResult, type LoadTool } from './lib/load-tools.js';
+import { announceListening, canConnect, DEMO_APP, cpuSeconds, freePort, onPath, spawnListening, startDemoBackends, stopChild, type Child } from './lib/processes.js';
 
 const HOST = '127.0.0.1';
 const thisFile = fileURLToPath(import.meta.url);
-const repoRoot = path.resolve(path.dirname(thisFile), '..');
 
 // ---- child modes: the proxies in their own processes ---------------------------------------------
 
@@ -57,10 +57,7 @@ async function proxyChild(stable: string, canary: string, module?: string): Prom
   const { port } = await proxy.start();
   proxy.setBackends({ stable: { version: 'stable', endpoints: [stable] }, canary: { version: 'canary', endpoints: [canary] } });
   proxy.setWeights({ canary: 50 });
-  process.stdout.write(JSON.stringify({ msg: 'listening', port }) + '\n');
-  process.on('SIGTERM', () => {
-    void proxy.stop().then(() => process.exit(0));
-  });
+  announceListening(port, () => proxy.stop());
 }
 
 /** The yardstick: the simplest keep-alive Node proxy (http.request + pipe), alternating 50/50. */
@@ -81,108 +78,25 @@ async function naiveChild(stable: string, canary: string): Promise<void> {
     req.pipe(upstream);
   });
   await new Promise<void>((r) => server.listen(0, HOST, r));
-  process.stdout.write(JSON.stringify({ msg: 'listening', port: (server.address() as net.AddressInfo).port }) + '\n');
-  process.on('SIGTERM', () => process.exit(0));
+  announceListening((server.address() as net.AddressInfo).port);
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i === -1 ? fallback : Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
-
-function textArg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
-}
-
-function onPath(command: string, versionArg: string): boolean {
-  return spawnSync(command, [versionArg], { stdio: 'ignore' }).error === undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, HOST, r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-const median = (xs: number[]): number => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-interface Child {
-  port: number;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc; NaN where unavailable. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields after "(comm) ": state is index 0, so utime (14th overall) is index 11, stime index 12.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-async function spawnListening(command: string, args: string[], env: Record<string, string>): Promise<Child> {
-  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start`)), 15_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { msg?: string; port?: number };
-        if (msg.msg === 'listening' && msg.port) {
-          clearTimeout(timer);
-          resolve(msg.port);
-        }
-      } catch {
-        /* ignore */
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  return { port, pid: child.pid!, stop: () => stopChild(child) };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
+/** Median of the finite values (a NaN, e.g. CPU where /proc is missing, is left out). */
+const median = (xs: number[]): number => medianOfAll(xs.filter((x) => Number.isFinite(x)));
 
 async function waitForPort(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, HOST, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+    if (await canConnect({ host: HOST, port })) return;
+    await sleep(50);
   }
   throw new Error(`port ${port} never opened`);
 }
 
 async function startHaproxy(stablePort: number, canaryPort: number, dir: string): Promise<Child | null> {
   if (!onPath('haproxy', '-v')) return null;
-  const port = await freePort();
+  const port = await freePort(HOST);
   const cfg = path.join(dir, 'haproxy.cfg');
   // No `log` line anywhere: HAProxy logs nothing. Keep-alive both sides (the default
   // http-keep-alive mode), and idle server connections are shared by all clients (http-reuse always).
@@ -259,76 +173,10 @@ function connectionUse(before: TcpSnapshot | null, after: TcpSnapshot | null): C
   return { opened, open: after.established.size };
 }
 
-// ---- load generators (separate processes) --------------------------------------------------------
+// ---- max throughput (closed loop, the load generator in its own process) -------------------------
 
-interface LoadResult {
-  requests: number;
-  rps: number;
-  /** ms */
-  p50: number;
-  /** ms */
-  p99: number;
-  errors: number;
-}
-
-function runProcess(command: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${err.slice(0, 500)}`));
-    });
-  });
-}
-
-/** wrk's duration text ("812.00us", "1.20ms", "2.01s") in ms. */
-function wrkMs(text: string | undefined): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? '');
-  if (!m) return Number.NaN;
-  const v = Number(m[1]);
-  return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
-}
-
-async function wrk(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const out = await runProcess('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], (seconds + 30) * 1000);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = wrkMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1]);
-  const p99 = wrkMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1]);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = non2xx + (sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0);
-  return { requests, rps, p50, p99, errors };
-}
-
-const autocannonCli = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-
-async function autocannonProcess(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const out = await runProcess(process.execPath, [autocannonCli, '-j', '-c', String(connections), '-d', String(seconds), url], (seconds + 30) * 1000);
-  const r = JSON.parse(out) as {
-    duration: number;
-    errors: number;
-    timeouts: number;
-    non2xx: number;
-    latency: { p50: number; p99: number };
-    requests: { total: number };
-  };
-  // autocannon's latency histogram has 1 ms resolution.
-  return { requests: r.requests.total, rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
-}
-
-type Tool = 'wrk' | 'autocannon';
-
-function load(tool: Tool, port: number, connections: number, seconds: number): Promise<LoadResult> {
-  const url = `http://${HOST}:${port}/`;
-  return tool === 'wrk' ? wrk(url, connections, seconds) : autocannonProcess(url, connections, seconds);
+function load(tool: LoadTool, port: number, connections: number, seconds: number): Promise<LoadResult> {
+  return runLoad(tool, `http://${HOST}:${port}/`, connections, seconds);
 }
 
 interface Throughput extends LoadResult {
@@ -337,7 +185,7 @@ interface Throughput extends LoadResult {
   connections: ConnectionUse | null;
 }
 
-async function throughput(tool: Tool, target: Target, backendPorts: ReadonlySet<number>, seconds: number, connections: number): Promise<Throughput> {
+async function throughput(tool: LoadTool, target: Target, backendPorts: ReadonlySet<number>, seconds: number, connections: number): Promise<Throughput> {
   await load(tool, target.port, connections, 1); // warm-up: JIT, connection pools
   const before = target.proxy ? tcpSnapshot(backendPorts) : null;
   const cpu0 = cpuSeconds(target.pid);
@@ -434,11 +282,11 @@ const f = (n: number, digits = 2, width = 10) => (Number.isFinite(n) ? n.toFixed
 async function main(): Promise<void> {
   if (process.argv[2] === '--proxy-child') return proxyChild(process.argv[3]!, process.argv[4]!, process.argv[5]);
   if (process.argv[2] === '--naive-child') return naiveChild(process.argv[3]!, process.argv[4]!);
-  const rounds = arg('rounds', 3);
-  const seconds = arg('seconds', 5);
-  const latencySeconds = arg('latency-seconds', 5);
-  const connections = arg('connections', 50);
-  const rate = arg('rate', 1000);
+  const rounds = numberArg('rounds', 3);
+  const seconds = numberArg('seconds', 5);
+  const latencySeconds = numberArg('latency-seconds', 5);
+  const connections = numberArg('connections', 50);
+  const rate = numberArg('rate', 1000);
   const jsonOut = textArg('json', '');
   const wanted = new Set(textArg('targets', 'direct,embedded,haproxy').split(','));
   const toolArg = textArg('tool', 'auto');
@@ -446,18 +294,12 @@ async function main(): Promise<void> {
   if (only !== '' && only !== 'throughput' && only !== 'latency') throw new Error('--only must be throughput or latency');
   const doThroughput = only !== 'latency';
   const doLatency = only !== 'throughput';
-  const hasWrk = onPath('wrk', '-v');
-  if (toolArg === 'wrk' && !hasWrk) throw new Error('--tool wrk: wrk is not on PATH (apt-get install -y wrk)');
-  const tool: Tool = toolArg === 'autocannon' ? 'autocannon' : hasWrk ? 'wrk' : 'autocannon';
+  const tool = pickLoadTool(toolArg);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'rollgate-bench-'));
   const children: Child[] = [];
   try {
-    const demo = path.join(repoRoot, 'examples/demo-app/server.js');
-    const stable = await spawnListening(process.execPath, [demo], { PORT: '0', ROLLGATE_VERSION: 'stable' });
-    children.push(stable);
-    const canary = await spawnListening(process.execPath, [demo], { PORT: '0', ROLLGATE_VERSION: 'canary' });
-    children.push(canary);
+    const { stable, canary } = await startDemoBackends(children);
     const backendPorts = new Set([stable.port, canary.port]);
     const endpoints = [`${HOST}:${stable.port}`, `${HOST}:${canary.port}`];
     const targets: Target[] = [];
@@ -613,5 +455,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (!existsSync(path.join(repoRoot, 'examples/demo-app/server.js'))) throw new Error('run from the repository (examples/demo-app/server.js not found)');
+if (!existsSync(DEMO_APP)) throw new Error('run from the repository (examples/demo-app/server.js not found)');
 await main();

@@ -28,21 +28,19 @@
  * Bounded: 3 s of warm-up + rounds × 3 × seconds of load (48 s by default) plus ~3 s to start; every process
  * it starts is stopped at the end, and its temp dir removed.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedRouter } from '../../src/adapters/routers/embedded.js';
 import { HaproxyRouter, writeHaproxyConfig } from '../../src/adapters/routers/haproxy.js';
-import { median, num, percentile } from '../lib/common.js';
+import { median, num, numberArg, percentile, textArg } from '../lib/common.js';
+import { pickLoadTool, runLoad, type LoadResult } from '../lib/load-tools.js';
+import { announceListening, canConnect, cpuSeconds, freePort, onPath, spawnListening, startDemoBackends, stopChild, type Child } from '../lib/processes.js';
 
 const HOST = '127.0.0.1';
 const thisFile = fileURLToPath(import.meta.url);
-const repoRoot = path.resolve(path.dirname(thisFile), '..', '..');
 const WEIGHT_CYCLE = [10, 30, 50, 70, 90, 70, 50, 30];
 
 // ---- child mode: the embedded router in its own process ------------------------------------------
@@ -52,76 +50,20 @@ async function embeddedChild(stable: string, canary: string): Promise<void> {
   const { port } = await router.start();
   await router.setBackends({ stable: { version: 'stable', endpoints: [stable] }, canary: { version: 'canary', endpoints: [canary] } });
   await router.setWeights({ canary: 50 });
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port })}\n`);
-  process.on('SIGTERM', () => void router.close().then(() => process.exit(0)));
+  announceListening(port, () => router.close());
 }
 
 // ---- processes ------------------------------------------------------------------------------------
 
-interface Child {
-  port: number;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Spawns a process that prints {"msg":"listening","port":N}; resolves with the port. */
-async function spawnListening(command: string, args: string[], env: Record<string, string>): Promise<Child> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start in 15 s`)), 15_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { msg?: string; port?: number };
-        if (msg.msg === 'listening' && msg.port) {
-          clearTimeout(timer);
-          resolve(msg.port);
-        }
-      } catch {
-        /* not ours */
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  return { port, pid: child.pid!, stop: () => stopChild(child) };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function canConnect(options: net.NetConnectOpts): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection(options);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 function findHaproxy(): string | null {
   for (const candidate of [process.env.ROLLGATE_TEST_HAPROXY, 'haproxy', '/usr/sbin/haproxy']) {
-    if (candidate && spawnSync(candidate, ['-v'], { stdio: 'ignore' }).error === undefined) return candidate;
+    if (candidate && onPath(candidate, '-v')) return candidate;
   }
   return null;
 }
 
 async function startHaproxy(bin: string, dir: string, nbthread: number): Promise<Child & { adminSocket: string; mapDir: string }> {
-  const port = await freePort();
+  const port = await freePort(HOST);
   const adminSocket = path.join(dir, 'admin.sock');
   const mapDir = path.join(dir, 'maps');
   const configFile = path.join(dir, 'haproxy.cfg');
@@ -140,72 +82,6 @@ async function startHaproxy(bin: string, dir: string, nbthread: number): Promise
   return { port, pid: child.pid!, adminSocket, mapDir, stop: () => stopChild(child) };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc; NaN where unavailable. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime (fields 14 and 15 of /proc/PID/stat), in clock ticks of 1/100 s.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-// ---- load -----------------------------------------------------------------------------------------
-
-interface LoadResult {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
-function runProcess(command: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${err.slice(0, 500)}`));
-    });
-  });
-}
-
-function wrkMs(text: string | undefined): number {
-  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? '');
-  if (!m) return Number.NaN;
-  const v = Number(m[1]);
-  return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
-}
-
-async function wrk(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const out = await runProcess('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], (seconds + 30) * 1000);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    requests: Number(/(\d+) requests in/.exec(out)?.[1]),
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-    p50: wrkMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
-    p99: wrkMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
-    errors: non2xx + (sock ? Number(sock[1]) + Number(sock[2]) + Number(sock[3]) + Number(sock[4]) : 0),
-  };
-}
-
-async function autocannon(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const cli = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-  const out = await runProcess(process.execPath, [cli, '-j', '-c', String(connections), '-d', String(seconds), url], (seconds + 30) * 1000);
-  const r = JSON.parse(out) as { duration: number; errors: number; timeouts: number; non2xx: number; latency: { p50: number; p99: number }; requests: { total: number } };
-  return { requests: r.requests.total, rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
-}
-
 // ---- the run --------------------------------------------------------------------------------------
 
 interface Run extends LoadResult {
@@ -217,29 +93,15 @@ interface Run extends LoadResult {
   changeMs: number[];
 }
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
-const textArg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : String(process.argv[i + 1]);
-};
-
 async function main(): Promise<void> {
-  const rounds = arg('rounds', 5);
-  const seconds = arg('seconds', 3);
-  const connections = arg('connections', 50);
-  const nbthread = arg('nbthread', 1);
+  const rounds = numberArg('rounds', 5);
+  const seconds = numberArg('seconds', 3);
+  const connections = numberArg('connections', 50);
+  const nbthread = numberArg('nbthread', 1);
   const toolArg = textArg('tool', 'auto');
   const jsonFile = textArg('json', '');
-  const hasWrk = spawnSync('wrk', ['-v'], { stdio: 'ignore' }).error === undefined;
-  if (toolArg === 'wrk' && !hasWrk) throw new Error('--tool wrk: wrk is not on PATH (apt-get install -y wrk)');
-  const tool = toolArg === 'autocannon' || !hasWrk ? 'autocannon' : 'wrk';
-  const load = (port: number, s: number) => (tool === 'wrk' ? wrk : autocannon)(`http://${HOST}:${port}/`, connections, s);
+  const tool = pickLoadTool(toolArg);
+  const load = (port: number, s: number) => runLoad(tool, `http://${HOST}:${port}/`, connections, s);
   const bin = findHaproxy();
   if (!bin) throw new Error('haproxy not found (apt-get install -y haproxy, or set ROLLGATE_TEST_HAPROXY)');
   const haproxyVersion = /version (\S+)/i.exec(spawnSync(bin, ['-v'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';
@@ -249,11 +111,7 @@ async function main(): Promise<void> {
   const load0 = os.loadavg()[0]!;
   const started = Date.now();
   try {
-    const demo = path.join(repoRoot, 'examples/demo-app/server.js');
-    const stable = await spawnListening(process.execPath, [demo], { PORT: '0', ROLLGATE_VERSION: 'stable' });
-    children.push(stable);
-    const canary = await spawnListening(process.execPath, [demo], { PORT: '0', ROLLGATE_VERSION: 'canary' });
-    children.push(canary);
+    const { stable, canary } = await startDemoBackends(children);
     const endpoints = [`${HOST}:${stable.port}`, `${HOST}:${canary.port}`];
     const haproxy = await startHaproxy(bin, dir, nbthread);
     children.push(haproxy);

@@ -23,6 +23,12 @@ export function listArg(name: string, fallback: number[]): number[] {
   return values;
 }
 
+/** `--name value` from argv as text, else `fallback` (also when `--name` is the last argument). */
+export function textArg(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : (process.argv[index + 1] ?? fallback);
+}
+
 export const flagArg = (name: string): boolean => process.argv.includes(`--${name}`);
 
 /** Nearest-rank percentile of unsorted numbers (p in 0..100); NaN for none. */
