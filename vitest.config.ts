@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The web UI's component tests render JSX (React's automatic runtime, as web/vite.config.ts).
+  oxc: { jsx: { runtime: 'automatic' } },
   test: {
-    include: ['test/**/*.test.ts'],
+    // web/: component tests, each declaring `// @vitest-environment jsdom`.
+    include: ['test/**/*.test.ts', 'web/**/*.test.ts', 'web/**/*.test.tsx'],
     // Integration suites start real processes and databases; forks keep native modules isolated.
     pool: 'forks',
     testTimeout: 30_000,

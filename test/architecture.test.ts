@@ -89,3 +89,27 @@ describe('import directions (DESIGN.md)', () => {
     expect(violationsOf('cli/commands/get.ts', [edge('../../client/index.js', 'client')])).toEqual([]);
   });
 });
+
+describe('web UI imports (DESIGN.md: web -> client -> HTTP -> server)', () => {
+  const web = path.join(root, 'web');
+  const webFiles = sourceFiles(path.join(web, 'src'));
+
+  /** What a web/ file may reach outside web/: the typed client and pure core, nothing that runs the server. */
+  function webViolations(file: string): string[] {
+    return importsOf(file).flatMap((edge) => {
+      if (!edge.specifier.startsWith('.')) return edge.specifier.startsWith('node:') ? [`${path.relative(root, file)} imports ${edge.specifier}`] : [];
+      const target = path.resolve(path.dirname(file), edge.specifier);
+      if (target.startsWith(web + path.sep)) return [];
+      const layer = path.relative(src, target).split(path.sep)[0];
+      return layer === 'client' || layer === 'core' ? [] : [`${path.relative(root, file)} imports ${edge.specifier} (${layer})`];
+    });
+  }
+
+  it('finds the UI sources', () => {
+    expect(webFiles.length).toBeGreaterThan(5);
+  });
+
+  it('reaches the server only through src/client (and pure src/core)', () => {
+    expect(webFiles.flatMap(webViolations)).toEqual([]);
+  });
+});

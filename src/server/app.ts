@@ -32,6 +32,7 @@ import { registerPromotionsRoutes } from './promotions/routes.js';
 import { registerReleasesRoutes } from './releases/routes.js';
 import { registerUsersRoutes } from './users/routes.js';
 import { registerSecretsRoutes, type ServerSecrets } from './secrets/routes.js';
+import { registerWebRoutes } from './web/static.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 export const OPENAPI_PATH = '/api/openapi.json';
@@ -54,6 +55,11 @@ export interface AppDeps {
   metrics?: () => Promise<string>;
   /** The provider `secretRef`s resolve from; without one the secrets API answers 409 (docs/secrets.md). */
   secrets?: ServerSecrets;
+  /**
+   * Directory of the built web UI (`dist/web`) to serve on non-/api GET paths; the composition roots
+   * pass it (src/server/web/static.ts). Without it the app is the API only, as in the API tests.
+   */
+  webRoot?: string;
 }
 
 export type App = OpenAPIHono<AppEnv>;
@@ -111,6 +117,9 @@ export function createApp(deps: AppDeps): App {
     info: { title: 'Rollgate API', version: '1', description: 'Release control plane. Errors are RFC 9457 application/problem+json.' },
     security: [{ [BEARER_SCHEME]: [] }],
   });
+
+  // Last: the UI's catch-all route must come after every API route.
+  if (deps.webRoot !== undefined) registerWebRoutes(app, { root: deps.webRoot });
 
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler);

@@ -58,8 +58,15 @@ export interface DeclaredRoute {
   operationId?: string;
 }
 
-/** Routes outside the registry that are public by design. */
-export const UNDOCUMENTED_PUBLIC_ROUTES: DeclaredRoute[] = [{ method: 'GET', path: '/api/openapi.json', permission: 'public' }];
+/**
+ * Routes outside the registry that are public by design: the OpenAPI document, and the web UI's
+ * static files (src/server/web/static.ts, `GET /*` registered after every API route when the app
+ * serves the UI; it answers /api paths with the API's 404, so it cannot shadow or open an API route).
+ */
+export const UNDOCUMENTED_PUBLIC_ROUTES: DeclaredRoute[] = [
+  { method: 'GET', path: '/api/openapi.json', permission: 'public' },
+  { method: 'GET', path: '/*', permission: 'public' },
+];
 
 /** Every route declared through `secureRoute` in this app, read back from its OpenAPI registry. */
 export function routeTable(app: OpenAPIHono<AppEnv>): DeclaredRoute[] {

@@ -33,6 +33,8 @@ export interface ServerConfig {
    * is not its own, and stopped before the store closes.
    */
   engine?: (deps: { commit: Commit }) => EngineHandle;
+  /** Directory of the built web UI to serve on this port (createApp's `webRoot`); API only without it. */
+  webRoot?: string;
 }
 
 export interface EngineHandle {
@@ -65,7 +67,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const bus = createEventBus();
   const engine = config.engine?.({ commit: createCommit(store, bus) }) ?? null;
   const metrics = async () => mergeExpositions((await engine?.metrics?.()) ?? []);
-  const app = createApp({ store, logger, bus, metrics, ...(config.bodyLimitBytes ? { bodyLimitBytes: config.bodyLimitBytes } : {}), ...(config.secrets ? { secrets: config.secrets } : {}) });
+  const app = createApp({ store, logger, bus, metrics, ...(config.bodyLimitBytes ? { bodyLimitBytes: config.bodyLimitBytes } : {}), ...(config.secrets ? { secrets: config.secrets } : {}), ...(config.webRoot ? { webRoot: config.webRoot } : {}) });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const created = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(created as Server)) as Server;

@@ -1,7 +1,7 @@
 /**
  * The system programs integration suites run for real (Prometheus, HAProxy, NGINX, ansible-playbook,
  * from Debian packages). Which binary: the suite's environment variable (CI exports it, see .ci/run),
- * else the name on PATH, else the package's usual path. Without one a suite skips, stating why —
+ * else the name on PATH, else the package's usual path (also when the variable is just `1`). Without one a suite skips, stating why —
  * except under CI=true, or when the variable names a missing binary: then it fails, because there
  * the suite must run.
  */
@@ -36,7 +36,8 @@ function executable(file: string): boolean {
 /** The binary to use, or why there is none. */
 export function findSystemBinary(binary: SystemBinary): { bin: string } | { reason: string } {
   const explicit = process.env[binary.envVar];
-  if (explicit) return executable(explicit) ? { bin: explicit } : { reason: `${binary.envVar}=${explicit} is not an executable file` };
+  // A path names the binary; `1` only says the suite must run (the binary is found as below).
+  if (explicit && explicit !== '1') return executable(explicit) ? { bin: explicit } : { reason: `${binary.envVar}=${explicit} is not an executable file` };
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
     const candidate = path.join(dir, binary.name);
     if (executable(candidate)) return { bin: candidate };

@@ -63,12 +63,13 @@ async function runDemo(ctx: CliContext, command: Command): Promise<number> {
   const say = format === 'table' ? (line: string) => ctx.out(line) : (line: string) => ctx.err(line);
   const root = packageRoot();
 
-  const [{ openStore }, { startServer }, { createLogger }, { createEngine }, { killAllProcessTargetsSync }] = await Promise.all([
+  const [{ openStore }, { startServer }, { createLogger }, { createEngine }, { killAllProcessTargetsSync }, { defaultWebRoot }] = await Promise.all([
     import('../../adapters/store/index.js'),
     import('../../server/serve.js'),
     import('../../server/logger.js'),
     import('../../engine/index.js'),
     import('../../adapters/targets/process.js'),
+    import('../../server/web/static.js'),
   ]);
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rollgate-demo-'));
@@ -113,6 +114,7 @@ async function runDemo(ctx: CliContext, command: Command): Promise<number> {
       logger,
       dataDir,
       shutdownGraceMs: 2000,
+      webRoot: defaultWebRoot(),
       engine: ({ commit }) => (engine = createEngine({ store: opened, logger, dataDir, workingDir: root, commit, rescanMs: 1000 })),
     });
     if (!server.adminToken) throw new Error('the new database did not mint an admin token');
@@ -157,6 +159,7 @@ async function runDemo(ctx: CliContext, command: Command): Promise<number> {
         [
           '',
           'The control plane keeps running (Ctrl-C to stop it):',
+          `  web UI      ${server.url}/   (sign in with the admin token below)`,
           `  API         ${server.url}`,
           `  admin token ${server.adminToken}`,
           `  router      curl ${router}/            (answers with X-Rollgate-Version)`,

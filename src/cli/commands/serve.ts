@@ -92,12 +92,13 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
               ? parsePrometheusUrl(ctx.io.env.ROLLGATE_PROMETHEUS_URL, 'ROLLGATE_PROMETHEUS_URL')
               : undefined;
 
-        const [{ openStore }, { startServer, installSignalHandlers }, { createLogger }, { createEngine, SecretRedactor }, { openSecretProvider }] = await Promise.all([
+        const [{ openStore }, { startServer, installSignalHandlers }, { createLogger }, { createEngine, SecretRedactor }, { openSecretProvider }, { defaultWebRoot }] = await Promise.all([
           import('../../adapters/store/index.js'),
           import('../../server/serve.js'),
           import('../../server/logger.js'),
           import('../../engine/index.js'),
           import('../../adapters/secrets/index.js'),
+          import('../../server/web/static.js'),
         ]);
         // Every secret value the engine resolves is added here, and blanked out of every log line.
         const redactor = new SecretRedactor();
@@ -132,6 +133,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             logger,
             dataDir,
             secrets: { provider: secrets.provider, kind: secrets.kind },
+            // The package's built UI (npm run build:web); without it / says how to build it.
+            webRoot: defaultWebRoot(),
             engine: ({ commit }) =>
               createEngine({
                 store,
@@ -162,6 +165,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         });
 
         const url = clientUrl(server.url);
+        ctx.err(`Rollgate is serving on ${url}  (web UI: ${url}/, API: ${url}/api/v1)`);
         let saved: { file: string; hasToken: boolean } | null = null;
         let saveError: unknown = null;
         try {
