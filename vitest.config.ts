@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     // web/: component tests, each declaring `// @vitest-environment jsdom`.
     include: ['test/**/*.test.ts', 'web/**/*.test.ts', 'web/**/*.test.tsx'],
+    // dist/web is built once, before any suite (the browser suites serve it).
+    globalSetup: ['test/web/build-once.ts'],
     // Integration suites start real processes and databases; forks keep native modules isolated.
     pool: 'forks',
     testTimeout: 30_000,

@@ -5,7 +5,6 @@
  * docs/screenshots/overview.png. Skips, saying why, without Chromium; fails instead under CI or
  * ROLLGATE_TEST_CHROMIUM (.ci/run installs the "chromium" package and exports it).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,8 +32,6 @@ describeWithSystemBinary(CHROMIUM, 'web UI in Chromium', (executablePath) => {
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
-    // The server serves dist/web: build it from the current sources.
-    execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
     cwd = mkdtempSync(path.join(tmpdir(), 'rollgate-web-e2e-'));
     profile = mkdtempSync(path.join(tmpdir(), 'rollgate-chromium-'));
     serve = await startServe(cwd);

@@ -25,7 +25,9 @@ export const ROUTES: readonly PageRoute[] = [
   { path: '/rollouts/:name', component: page(() => import('./pages/rollouts/RolloutPage.js')) },
   { path: '/approvals', component: page(() => import('./pages/approvals/ApprovalsPage.js')) },
   { path: '/releases', component: page(() => import('./pages/releases/ReleasesPage.js')) },
+  { path: '/releases/:name', component: page(() => import('./pages/releases/ReleasePage.js')) },
   { path: '/changes', component: page(() => import('./pages/changes/ChangesPage.js')) },
+  { path: '/changes/:name', component: page(() => import('./pages/changes/ChangePage.js')) },
   { path: '/calendar', component: page(() => import('./pages/calendar/CalendarPage.js')) },
   { path: '/audit', component: page(() => import('./pages/audit/AuditPage.js')) },
 ];
