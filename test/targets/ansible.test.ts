@@ -4,12 +4,13 @@
  * (examples/ansible/) that starts the demo app, checks it, repairs it and retires it; and a probe
  * playbook (test/fixtures/ansible/) for what Rollgate passes and how failures read.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AnsibleTargetConfig, AnsibleTarget } from '../../src/adapters/targets/ansible.js';
+import { type AnsibleTargetConfig, AnsibleTarget, splitExtraVars } from '../../src/adapters/targets/ansible.js';
+import type { SecretRef } from '../../src/core/secrets/env.js';
 import { describeDeployTargetContract, httpGet, refusesConnections } from '../contract/deploy-target-contract.js';
 import { describeWithAnsible } from './ansible-helpers.js';
 import { killLeftovers, pidOf, running } from './command-helpers.js';
@@ -19,6 +20,7 @@ const EXAMPLE_PLAYBOOK = 'examples/ansible/playbooks/demo-app.playbook';
 const EXAMPLE_INVENTORY = 'examples/ansible/inventory.ini';
 const PROBE = 'test/fixtures/ansible/probe.yml';
 const BROKEN = 'test/fixtures/ansible/broken.yml';
+const SECRET_VAR = 'test/fixtures/ansible/secret-var.yml';
 
 const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), `rollgate-${prefix}-`));
 
@@ -203,6 +205,69 @@ describeWithAnsible('AnsibleTarget (real ansible-playbook, local connection)', (
     );
 
     it(
+      'an extra var from a secretRef reaches the playbook through the 0600 vars file only: not argv, not the log line, and redacted from what the playbook prints',
+      async () => {
+        // A quote and a backslash: Ansible's JSON output escapes them, and that form must go too.
+        const password = 'Tr0ub4dor"&3\\x';
+        const pin = 'pin7';
+        const asked: SecretRef[] = [];
+        const resolveSecret = async (ref: SecretRef) => {
+          asked.push(ref);
+          return ({ 'db/password': password, 'db/pin': pin } as Record<string, string>)[`${ref.name}/${ref.key}`] ?? null;
+        };
+        // ansible-playbook through a wrapper that records its argv, and the mode and path of the vars file it was given.
+        const wrapper = path.join(runDir, 'ansible-playbook-wrapper');
+        const record = (file: string) => `'${path.join(runDir, file)}'`;
+        writeFileSync(
+          wrapper,
+          [
+            '#!/bin/sh',
+            `printf '%s\\n' "$@" >>${record('argv.txt')}`,
+            `for arg in "$@"; do case "$arg" in @*) stat -c %a "\${arg#@}" >>${record('vars-mode.txt')}; echo "\${arg#@}" >>${record('vars-files.txt')};; esac; done`,
+            `exec '${bin}' "$@"`,
+            '',
+          ].join('\n'),
+        );
+        chmodSync(wrapper, 0o755);
+        const target = make({
+          playbook: SECRET_VAR,
+          inventory: 'localhost,',
+          extraArgs: ['-c', 'local'],
+          ansiblePlaybook: wrapper,
+          extraVars: { out_dir: runDir, db_password: { secretRef: { name: 'db', key: 'password' } }, api_pin: { secretRef: { name: 'db', key: 'pin' } } },
+          resolveSecret,
+          health: false,
+        });
+        const state = await target.ensure({ version: '1.0.0', replicas: 1 });
+        expect(state, state.message).toMatchObject({ phase: 'running', healthy: true });
+        expect(asked).toEqual(expect.arrayContaining([{ name: 'db', key: 'password' }, { name: 'db', key: 'pin' }]));
+
+        // It arrived, exactly.
+        expect(readFileSync(path.join(runDir, 'deploy-db_password.txt'), 'utf8')).toBe(password);
+        // Through a private 0600 file that is gone after the run, never through argv.
+        const argv = readFileSync(path.join(runDir, 'argv.txt'), 'utf8');
+        expect(argv).not.toContain(password);
+        expect(argv).not.toContain(pin);
+        expect(readFileSync(path.join(runDir, 'vars-mode.txt'), 'utf8').trim()).toBe('600');
+        const varsFile = readFileSync(path.join(runDir, 'vars-files.txt'), 'utf8').trim();
+        expect(varsFile).toMatch(/\/vars\.json$/);
+        expect(existsSync(path.dirname(varsFile))).toBe(false);
+
+        // The log shows the references, and what the playbook printed, redacted.
+        const log = readFileSync(target.logFile('1.0.0'), 'utf8');
+        expect(log).toContain('"db_password":{"secretRef":{"name":"db","key":"password"}}');
+        expect(log).toMatch(/TASK \[Say the secret out loud\][\s\S]*"msg": "password is \[redacted\], pin is \[redacted\]"/);
+        for (const form of [password, JSON.stringify(password).slice(1, -1), pin]) {
+          expect(log).not.toContain(form);
+          expect((await target.logs('1.0.0', 500))!.join('\n')).not.toContain(form);
+        }
+        await target.retire('1.0.0');
+        expect(readFileSync(target.logFile('1.0.0'), 'utf8')).not.toContain(pin);
+      },
+      120_000,
+    );
+
+    it(
       "a playbook Ansible cannot load fails with Ansible's error; a missing one before ansible-playbook runs",
       async () => {
         const broken = make({ playbook: BROKEN, inventory: 'localhost,', health: false });
@@ -242,6 +307,50 @@ describe('AnsibleTarget without ansible-playbook', () => {
     } finally {
       await target.close();
     }
+  });
+
+  it('fails a step, naming the variables and references (never a value), when an extra var secret cannot be resolved', async () => {
+    const extraVars = { out_dir: logDir, db_password: { secretRef: { name: 'db', key: 'password' } }, api_key: { secretRef: { name: 'api', key: 'key' } } };
+    const withoutResolver = new AnsibleTarget({ service: 'shop', playbook: PROBE, workingDir: repoRoot, ansiblePlaybook: '/nonexistent/ansible-playbook', logDir, extraVars });
+    const resolving = new AnsibleTarget({
+      service: 'other',
+      playbook: PROBE,
+      workingDir: repoRoot,
+      ansiblePlaybook: '/nonexistent/ansible-playbook',
+      logDir,
+      extraVars,
+      resolveSecret: async (ref) => {
+        if (ref.name === 'api') throw new Error('provider unreachable');
+        return null;
+      },
+    });
+    try {
+      expect(await withoutResolver.ensure({ version: '1.0.0', replicas: 1 })).toMatchObject({
+        phase: 'failed',
+        message:
+          'deploy could not be started: extraVars api_key: secret api/key cannot be resolved: no secret provider is configured; extraVars db_password: secret db/password cannot be resolved: no secret provider is configured',
+      });
+      // ...before ansible-playbook would run (it does not exist here: that would be another message).
+      expect(await resolving.ensure({ version: '1.0.0', replicas: 1 })).toMatchObject({
+        phase: 'failed',
+        message: 'deploy could not be started: extraVars api_key: secret api/key could not be read: provider unreachable; extraVars db_password: secret db/password does not exist',
+      });
+    } finally {
+      await withoutResolver.close();
+      await resolving.close();
+    }
+  });
+
+  it('refuses an extra var that has a secretRef key but is not { secretRef: { name, key } }', () => {
+    const make = (value: unknown) => () => new AnsibleTarget({ service: 'shop', playbook: PROBE, logDir, extraVars: { db_password: value } });
+    expect(make({ secretRef: { name: 'db' } })).toThrow(/extraVars db_password: a secret reference is \{ secretRef: \{ name, key \} \} \(secretRef\.key: /);
+    expect(make({ secretRef: { name: 'db', key: 'password' }, default: 'x' })).toThrow(/extraVars db_password: a secret reference is/);
+    expect(make({ secretRef: { name: 'Not_A_Name', key: 'password' } })).toThrow(/secretRef\.name/);
+    // Other maps and lists are literal extra vars.
+    expect(splitExtraVars({ a: { name: 'db', key: 'password' }, b: [{ secretRef: 1 }], c: { secretRef: { name: 'db', key: 'password' } } })).toEqual({
+      literal: { a: { name: 'db', key: 'password' }, b: [{ secretRef: 1 }] },
+      secret: [{ name: 'c', ref: { name: 'db', key: 'password' } }],
+    });
   });
 
   it('reserves the rollgate_ prefix of extra vars', () => {

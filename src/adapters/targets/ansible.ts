@@ -9,7 +9,10 @@
  *
  * What the playbook gets
  * - Extra vars (a 0600 JSON file in a private temporary directory, removed after the run), the
- *   spec's `extraVars` first, then — overriding them, the `rollgate_` prefix is reserved:
+ *   spec's `extraVars` first — a value `{ secretRef: { name, key } }` is resolved through
+ *   `resolveSecret` at each run and written only into that file (never the command line, the log
+ *   line showing the command, or the state file; the value is blanked out of everything captured,
+ *   see "Secrets" below) — then, overriding them, the `rollgate_` prefix is reserved:
  *     rollgate_action            deploy | health | retire (one playbook, one branch per action:
  *                                guard every task with `when: rollgate_action == '...'`)
  *     rollgate_service, rollgate_version, rollgate_replicas (number),
@@ -38,6 +41,17 @@
  *   deploy (polled until it succeeds, within `startTimeoutMs`) and every `healthIntervalMs`
  *   (default 30 s; 0: only after deploys). `health: false`: healthy once the deploy run succeeds.
  *
+ * Secrets
+ * - An extra var's secretRef is resolved before each run (deploy, health, retire), so a rotated
+ *   secret takes effect at the next run. One that cannot be resolved (no such secret or key, no
+ *   resolver configured, the provider failed) fails that run before ansible-playbook starts, with a
+ *   message naming the variable and the reference, never a value.
+ * - Resolved values are blanked (as `[redacted]`, in every form SecretRedactor recognises: as
+ *   written, JSON-escaped, percent-encoded, base64) out of the version's log, status messages and
+ *   `logs()` (from 4 characters on) — a playbook that prints one (a `debug` task, `-v` output)
+ *   shows `[redacted]`. Mark tasks that handle them `no_log: true` all the same: other callbacks
+ *   and hosts' logs are beyond Rollgate.
+ *
  * What Rollgate never does: edit the playbook or inventory, pass `--become`, `--limit` or any
  * other option not in `extraArgs`, put request env values in extra vars, or run the playbook for
  * any action but the three above.
@@ -45,6 +59,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
+import { formatSecretRef, secretRefSchema, type SecretRef, type SecretResolver } from '../../core/secrets/env.js';
 import { AnsibleOutput } from './command/ansible-output.js';
 import {
   type OutputObserver,
@@ -63,8 +79,17 @@ export interface AnsibleTargetConfig extends ScriptedTargetConfig {
   playbook: string;
   /** `-i` argument: inventory file, directory or comma-separated host list; none: Ansible's default. */
   inventory?: string;
-  /** Extra vars passed as JSON (strings, numbers, lists, maps); names must not start with `rollgate_`. */
+  /**
+   * Extra vars passed as JSON (strings, numbers, lists, maps); names must not start with `rollgate_`.
+   * A value `{ secretRef: { name, key } }` is a secret, resolved through `resolveSecret` at each run.
+   */
   extraVars?: Record<string, unknown>;
+  /**
+   * Looks up the secrets `extraVars` refer to (the engine passes its secret provider's `resolve`):
+   * the value, or null when the secret or key does not exist. Without it, an extra var that refers
+   * to a secret fails every run.
+   */
+  resolveSecret?: SecretResolver;
   /** Run the playbook with `rollgate_action=health` to check a version; default true. */
   health?: boolean;
   /** The ansible-playbook executable; default `ansible-playbook` found on PATH. */
@@ -83,6 +108,36 @@ export const ANSIBLE_OUTPUT_ENV: Readonly<Record<string, string>> = Object.freez
   ANSIBLE_RETRY_FILES_ENABLED: 'false',
   PYTHONUNBUFFERED: '1',
 });
+
+/** An extra var that refers to a secret, as specs write it (the same shape as a secret `env` value). */
+const secretVarSchema = z.strictObject({ secretRef: secretRefSchema });
+
+/** Whether an extra var's value is meant as a secret reference: a plain object with a `secretRef` key. */
+const isSecretVar = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, 'secretRef');
+
+/**
+ * The spec's extra vars split into literal ones and secret references; a value that has a
+ * `secretRef` key but is not exactly `{ secretRef: { name, key } }` is refused (a typo must not
+ * reach the playbook as a literal map).
+ */
+export function splitExtraVars(extraVars: Readonly<Record<string, unknown>>): { literal: Record<string, unknown>; secret: Array<{ name: string; ref: SecretRef }> } {
+  const literal: Record<string, unknown> = {};
+  const secret: Array<{ name: string; ref: SecretRef }> = [];
+  for (const [name, value] of Object.entries(extraVars)) {
+    if (!isSecretVar(value)) {
+      literal[name] = value;
+      continue;
+    }
+    const parsed = secretVarSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new TypeError(`AnsibleTarget: extraVars ${name}: a secret reference is { secretRef: { name, key } }${issue ? ` (${[...issue.path].join('.') || 'value'}: ${issue.message})` : ''}`);
+    }
+    secret.push({ name, ref: { name: parsed.data.secretRef.name, key: parsed.data.secretRef.key } });
+  }
+  return { literal, secret };
+}
 
 /** The extra vars of one step (without the spec's own). */
 export function rollgateVars(context: StepContext): Record<string, unknown> {
@@ -106,7 +161,10 @@ class PlaybookDriver implements StepDriver {
   readonly label = 'AnsibleTarget';
   private readonly playbook: string;
   private readonly inventory: string | undefined;
+  /** The spec's extra vars as written: secret ones as their references. */
   private readonly extraVars: Readonly<Record<string, unknown>>;
+  private readonly secretVars: ReadonlyArray<{ name: string; ref: SecretRef }>;
+  private readonly resolveSecret: SecretResolver | undefined;
   private readonly health: boolean;
   private readonly bin: string;
   private readonly extraArgs: readonly string[];
@@ -124,6 +182,9 @@ class PlaybookDriver implements StepDriver {
     this.playbook = config.playbook;
     this.inventory = config.inventory;
     this.extraVars = Object.freeze(JSON.parse(JSON.stringify(config.extraVars ?? {})) as Record<string, unknown>);
+    this.secretVars = Object.freeze(splitExtraVars(this.extraVars).secret);
+    if (config.resolveSecret !== undefined && typeof config.resolveSecret !== 'function') throw new TypeError('AnsibleTarget: resolveSecret must be a function');
+    this.resolveSecret = config.resolveSecret;
     this.health = config.health ?? true;
     this.bin = config.ansiblePlaybook ?? 'ansible-playbook';
     this.extraArgs = Object.freeze([...(config.extraArgs ?? [])]);
@@ -133,11 +194,40 @@ class PlaybookDriver implements StepDriver {
     return action !== 'health' || this.health;
   }
 
-  prepare(context: StepContext): PreparedStep {
+  /**
+   * The secret extra vars' values, looked up now. Throws naming every variable and reference that
+   * could not be resolved (never a value).
+   */
+  private async resolveSecrets(): Promise<Record<string, string>> {
+    const resolve = this.resolveSecret;
+    const failures: string[] = [];
+    const values: Record<string, string> = {};
+    await Promise.all(
+      this.secretVars.map(async ({ name, ref }) => {
+        const secret = `secret ${formatSecretRef(ref)}`;
+        if (!resolve) return void failures.push(`extraVars ${name}: ${secret} cannot be resolved: no secret provider is configured`);
+        try {
+          const value = await resolve(ref);
+          if (typeof value === 'string') values[name] = value;
+          else failures.push(`extraVars ${name}: ${secret} does not exist`);
+        } catch (error) {
+          failures.push(`extraVars ${name}: ${secret} could not be read: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }),
+    );
+    if (failures.length > 0) throw new Error(failures.sort().join('; '));
+    return values;
+  }
+
+  async prepare(context: StepContext): Promise<PreparedStep> {
     if (!existsSync(path.resolve(this.workingDir, this.playbook))) {
       throw new Error(`playbook ${this.playbook} not found (relative paths resolve against ${this.workingDir})`);
     }
-    const vars = { ...this.extraVars, ...rollgateVars(context) };
+    const secrets = await this.resolveSecrets();
+    // Secret values go into the file only; the log line shows their references. (The rollgate_
+    // names never collide with the spec's: that prefix is refused there.)
+    const shownVars = { ...this.extraVars, ...rollgateVars(context) };
+    const vars = { ...shownVars, ...secrets };
     const dir = mkdtempSync(path.join(tmpdir(), 'rollgate-ansible-'));
     const varsFile = path.join(dir, 'vars.json');
     try {
@@ -152,7 +242,8 @@ class PlaybookDriver implements StepDriver {
       file: this.bin,
       args,
       env: { ...ANSIBLE_OUTPUT_ENV },
-      display: `${shown.join(' ')}   # vars.json: ${JSON.stringify(vars)}`,
+      display: `${shown.join(' ')}   # vars.json: ${JSON.stringify(shownVars)}`,
+      secrets: Object.values(secrets),
       cleanup: () => rmSync(dir, { recursive: true, force: true }),
     };
   }

@@ -8,6 +8,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SecretRedactor } from '../../../core/secrets/redact.js';
 import type { DeployTarget, EnsureRequest, InstancePhase, TargetCapabilities, VersionState } from '../../../ports/deploy-target.js';
 import { allocatePort, releasePort, reservePort } from '../process/net.js';
 import { safeName, serviceDir } from '../process/pidfile.js';
@@ -55,6 +56,12 @@ export interface PreparedStep {
   env?: Record<string, string>;
   /** How the step is shown in the version's log (never holds secret values). */
   display: string;
+  /**
+   * Secret values the step hands its program (Ansible extra vars from secretRefs): from now on they
+   * are blanked out of everything captured for the version, in every form SecretRedactor knows
+   * (as written, JSON-escaped, base64, ...), from 4 characters on (MIN_REDACTED_LENGTH), not only 8+.
+   */
+  secrets?: readonly string[];
   /** Runs after the step ended (e.g. removes a temporary extra-vars file). */
   cleanup?(): void;
 }
@@ -75,8 +82,8 @@ export interface StepDriver {
   readonly label: string;
   /** Whether the step exists (a `command` target without a `health` command has no health step). */
   has(action: StepAction): boolean;
-  /** The program of one step; may throw (the step then fails with the error's message). */
-  prepare(context: StepContext): PreparedStep;
+  /** The program of one step; may throw or reject (the step then fails with the error's message). */
+  prepare(context: StepContext): PreparedStep | Promise<PreparedStep>;
   observer(action: StepAction): OutputObserver;
 }
 
@@ -153,7 +160,10 @@ interface Run {
   record: VersionRecord;
   /** The last request's env (memory only: it may hold secrets). */
   env: Readonly<Record<string, string>>;
+  /** Request env values long enough to be treated as secrets (blanked to `***`). */
   secrets: string[];
+  /** Values known to be secrets (a step's `PreparedStep.secrets`), blanked in every form. */
+  known: SecretRedactor;
   canaryWeight: number | undefined;
   role: string | undefined;
   monitor: NodeJS.Timeout | null;
@@ -262,7 +272,7 @@ export class ScriptedTarget implements DeployTarget {
           updatedAt: new Date().toISOString(),
           restarts: 0,
         };
-        run = { record, env, secrets: secretValues(env), canaryWeight: undefined, role: undefined, monitor: null, verified: true };
+        run = { record, env, secrets: secretValues(env), known: new SecretRedactor(), canaryWeight: undefined, role: undefined, monitor: null, verified: true };
         this.runs.set(request.version, run);
       } else {
         run.env = env;
@@ -519,12 +529,14 @@ export class ScriptedTarget implements DeployTarget {
     write(`${stamp()} ==> ${action} ${record.version} (timeout ${formatDuration(timeoutMs)})`);
     let prepared: PreparedStep;
     try {
-      prepared = this.driver.prepare(context);
+      prepared = await this.driver.prepare(context);
     } catch (error) {
       const summary = `could not be started: ${(error as Error).message}`;
       write(`${stamp()} <== ${action} FAILED: ${summary}`);
       return { ok: false, summary, reason: this.clean(run, `${action} ${summary}`), endpoints: [], held };
     }
+    // Before anything of the step is written: its output may echo these values.
+    if (prepared.secrets) run.known.add(prepared.secrets);
     write(this.clean(run, `${stamp()} $ ${prepared.display}`));
     const observer = this.driver.observer(action);
     const tail = new LineRing(LOG_TAIL_LINES);
@@ -621,7 +633,7 @@ export class ScriptedTarget implements DeployTarget {
         record.message = 'the control plane stopped while this version was being deployed; the next ensure deploys it again';
       }
       if (record.port !== null) reservePort(record.port);
-      const run: Run = { record, env: Object.freeze({}), secrets: [], canaryWeight: undefined, role: undefined, monitor: null, verified: false };
+      const run: Run = { record, env: Object.freeze({}), secrets: [], known: new SecretRedactor(), canaryWeight: undefined, role: undefined, monitor: null, verified: false };
       this.runs.set(record.version, run);
       if (isLive(record.phase)) this.startMonitor(run);
     }
@@ -684,9 +696,9 @@ export class ScriptedTarget implements DeployTarget {
     return result;
   }
 
-  /** Request env values blanked, then the configured redactor. */
+  /** Known secrets and request env values blanked, then the configured redactor. */
   private clean(run: Run | undefined, text: string): string {
-    const blanked = run ? redact(text, run.secrets) : text;
+    const blanked = run ? redact(run.known.redact(text), run.secrets) : text;
     if (!this.settings.redact) return blanked;
     try {
       return this.settings.redact(blanked);
