@@ -113,3 +113,96 @@ describe('web UI imports (DESIGN.md: web -> client -> HTTP -> server)', () => {
     expect(webFiles.flatMap(webViolations)).toEqual([]);
   });
 });
+
+describe("the web UI's bundle (docs/adr/0005-web-ui.md)", () => {
+  /**
+   * The imports of a file that survive compilation: `import type` and imports of types only are
+   * erased, so they bring nothing into the bundle. `dynamic`: `import()`, i.e. a lazy chunk.
+   */
+  function runtimeImports(file: string): Array<{ specifier: string; dynamic: boolean }> {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const found: Array<{ specifier: string; dynamic: boolean }> = [];
+    const keeps = (clause: ts.ImportClause | undefined): boolean => {
+      if (!clause) return true; // `import './x.css'`
+      if (clause.isTypeOnly) return false;
+      const bindings = clause.namedBindings;
+      return clause.name !== undefined || (bindings !== undefined && (ts.isNamespaceImport(bindings) || bindings.elements.some((element) => !element.isTypeOnly)));
+    };
+    const visit = (node: ts.Node): void => {
+      if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && keeps(node.importClause)) {
+        found.push({ specifier: node.moduleSpecifier.text, dynamic: false });
+      } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) {
+        const clause = node.exportClause;
+        if (!clause || ts.isNamespaceExport(clause) || clause.elements.some((element) => !element.isTypeOnly)) found.push({ specifier: node.moduleSpecifier.text, dynamic: false });
+      } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+        found.push({ specifier: node.arguments[0].text, dynamic: true });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+  }
+
+  /** `./x.js` → the `.ts`/`.tsx` file beside it (what Vite resolves); null for a stylesheet. */
+  function resolveRelative(from: string, specifier: string): string | null {
+    const base = path.resolve(path.dirname(from), specifier);
+    if (base.endsWith('.css')) return null;
+    const stem = base.replace(/\.js$/, '');
+    for (const candidate of [`${stem}.ts`, `${stem}.tsx`, path.join(stem, 'index.ts')]) {
+      if (statSync(candidate, { throwIfNoEntry: false })?.isFile()) return candidate;
+    }
+    throw new Error(`${path.relative(root, from)}: cannot resolve ${specifier}`);
+  }
+
+  const packageOf = (specifier: string): string =>
+    specifier.startsWith('node:') ? specifier : specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+  /** Every package reachable from `entry`, with the chain of files that reaches it first. */
+  function packagesFrom(entry: string, followDynamic: boolean): Map<string, string[]> {
+    const via = new Map<string, string | null>([[entry, null]]);
+    const packages = new Map<string, string[]>();
+    const chain = (file: string): string[] => {
+      const files: string[] = [];
+      for (let at: string | null | undefined = file; at; at = via.get(at)) files.unshift(path.relative(root, at));
+      return files;
+    };
+    const queue = [entry];
+    while (queue.length > 0) {
+      const file = queue.shift()!;
+      for (const { specifier, dynamic } of runtimeImports(file)) {
+        if (dynamic && !followDynamic) continue;
+        if (!specifier.startsWith('.')) {
+          const name = packageOf(specifier);
+          if (!packages.has(name)) packages.set(name, [...chain(file), specifier]);
+          continue;
+        }
+        const target = resolveRelative(file, specifier);
+        if (target && !via.has(target)) {
+          via.set(target, file);
+          queue.push(target);
+        }
+      }
+    }
+    return packages;
+  }
+
+  const main = path.join(root, 'web/src/main.tsx');
+  const report = (packages: Map<string, string[]>, names: string[]) => names.map((name) => `${name}: ${packages.get(name)!.join(' -> ')}`);
+
+  it('the entry chunk (what main.tsx imports, lazy pages left out) needs only React, wouter and zod', () => {
+    // The client's wire schemas are in the entry chunk: they must come from core modules without
+    // CEL, semver or luxon (e.g. policy-wire.ts, not policy.ts). A page's own libraries are fine
+    // in its lazy chunk.
+    const allowed = new Set(['react', 'react-dom', 'wouter', 'zod']);
+    const packages = packagesFrom(main, false);
+    expect(packages.has('zod')).toBe(true);
+    expect(report(packages, [...packages.keys()].filter((name) => !allowed.has(name)))).toEqual([]);
+  });
+
+  it('no page reaches CEL, semver or a Node module (server-side core logic)', () => {
+    const packages = packagesFrom(main, true);
+    expect(packages.has('luxon')).toBe(true); // the calendar's: proves lazy pages are followed
+    const forbidden = [...packages.keys()].filter((name) => name === '@bufbuild/cel' || name === 'semver' || name.startsWith('node:'));
+    expect(report(packages, forbidden)).toEqual([]);
+  });
+});

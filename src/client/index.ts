@@ -22,7 +22,8 @@ import {
   type TokenCreated,
   type TokenInfo,
 } from '../core/api.js';
-import { KINDS, type KindName, type Role } from '../core/resources/kinds.js';
+// Not kinds.ts: it imports every spec schema (semver, CEL, luxon), which the web UI's bundle must not carry.
+import { KIND_PLURALS, type KindName, type Role } from '../core/resources/kind-names.js';
 import type { OperationType } from '../core/rollout/types.js';
 import type { StoredMetadata } from '../core/resources/common.js';
 import { ApiError, ConnectionError, UnexpectedResponseError, networkReason } from './errors.js';
@@ -245,7 +246,7 @@ export function createClient(config: ClientConfig): RollgateClient {
   }
 
   const objectPath = (kind: KindName, name?: string) =>
-    `${API_PREFIX}/${KINDS[kind].plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
+    `${API_PREFIX}/${KIND_PLURALS[kind]}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 
   const listQuery = (query: ObjectListQuery = {}): Query => ({
     labelSelector: query.labels === undefined ? undefined : formatLabelSelector(query.labels),

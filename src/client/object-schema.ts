@@ -1,6 +1,6 @@
 /** How the client reads an object and a page of objects from the API (shared by the feature clients). */
 import { z } from 'zod';
-import { KIND_NAMES, type KindName } from '../core/resources/kinds.js';
+import { KIND_NAMES, type KindName } from '../core/resources/kind-names.js';
 
 const looseRecord = z.record(z.string(), z.unknown());
 

@@ -1,9 +1,10 @@
 /** Client calls for the policies API (see src/server/policies/routes.ts and docs/governance.md, "Policies"). */
 import { API_PREFIX } from '../core/api.js';
-import { policyEvaluationSchema, type PolicyEvaluation, type PolicyEvaluationRequest } from '../core/governance/policy.js';
+// policy-wire.ts, not policy.ts: the latter compiles CEL, which neither the CLI's calls nor the web UI need.
+import { policyEvaluationSchema, type PolicyEvaluation, type PolicyEvaluationRequest } from '../core/governance/policy-wire.js';
 import type { Call } from './call.js';
 
-export type { PolicyEvaluation, PolicyEvaluationRequest } from '../core/governance/policy.js';
+export type { PolicyEvaluation, PolicyEvaluationRequest } from '../core/governance/policy-wire.js';
 
 export function policiesApi(call: Call) {
   return {

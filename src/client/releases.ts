@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { API_PREFIX } from '../core/api.js';
 import { goNoGoDecisionResponseSchema, goNoGoViewSchema, type GoNoGoDecisionRequest, type GoNoGoView } from '../core/governance/go-no-go.js';
+// Responses from release-wire.ts; release.ts (semver, scope logic) only for the request types, erased at build.
+import type { ReleaseResultRequest, ScopeExceptionDecisionRequest, ScopeExceptionRequest, SignoffRequest } from '../core/governance/release.js';
 import {
   releaseObjectSchema,
   releaseOverviewSchema,
@@ -9,11 +11,7 @@ import {
   scopeExceptionResponseSchema,
   signoffResponseSchema,
   type ReleaseOverview,
-  type ReleaseResultRequest,
-  type ScopeExceptionDecisionRequest,
-  type ScopeExceptionRequest,
-  type SignoffRequest,
-} from '../core/governance/release.js';
+} from '../core/governance/release-wire.js';
 import { API_VERSION } from '../core/resources/common.js';
 import type { ReleaseSpec } from '../core/resources/release.js';
 import type { Call } from './call.js';

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { nameSchema } from './resources/common.js';
-import { KIND_NAMES, ROLES, type KindName } from './resources/kinds.js';
+// kind-names.ts, not kinds.ts: the client imports this file, and kinds.ts brings every spec schema.
+import { KIND_NAMES, ROLES, type KindName } from './resources/kind-names.js';
 
 export const API_PREFIX = '/api/v1';
 

@@ -127,7 +127,7 @@ describeWithSystemBinary(CHROMIUM, 'web UI in Chromium', (executablePath) => {
 
   it('opens a deep link directly, navigates by keyboard, and fits a phone screen', async () => {
     await page.goto(`${serve.url}/rollouts/checkout-staging-1`);
-    await page.getByRole('heading', { level: 1, name: 'Rollout checkout-staging-1' }).waitFor();
+    await page.getByRole('heading', { level: 1, name: 'checkout-staging-1' }).waitFor();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => (globalThis as unknown as BrowserGlobals).document.activeElement?.textContent)).toBe('Skip to content');
 

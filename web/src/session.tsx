@@ -6,7 +6,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { ApiError, createClient, type RollgateClient } from '../../src/client/index.js';
 import type { Whoami } from '../../src/client/users.js';
-import { roleAtLeast, type Role } from '../../src/core/resources/kinds.js';
+import { roleAtLeast, type Role } from '../../src/core/resources/kind-names.js';
 
 export type { Role, Whoami };
 

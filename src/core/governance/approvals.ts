@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { CHANGE_STATES, CHANGE_TYPES, type ChangeType } from '../resources/change.js';
 import type { EnvironmentSpec } from '../resources/environment.js';
 import { approvalRequirementSchema, riskRecordSchema, type ApprovalRecord, type ApprovalRequirement } from './records.js';
-import { RISK_LEVELS, type RiskLevel } from './risk.js';
+import { RISK_LEVELS, type RiskLevel } from './risk-levels.js';
 
 /** The group a change needs when its environment has no approval rules and its risk is high or above. */
 export const DEFAULT_APPROVAL_GROUP = 'cab';

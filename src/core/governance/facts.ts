@@ -38,7 +38,7 @@ import type { EnvironmentSpec } from '../resources/environment.js';
 import type { ReleaseSpec } from '../resources/release.js';
 import type { ServiceSpec } from '../resources/service.js';
 import type { ChangeRecordStatus, ReleaseRecordStatus, ReleaseResult } from './records.js';
-import { RISK_LEVELS } from './risk.js';
+import { RISK_LEVELS } from './risk-levels.js';
 
 const findingsSchema = z.object({ critical: z.number(), high: z.number(), medium: z.number(), low: z.number() });
 export type FindingCounts = z.infer<typeof findingsSchema>;

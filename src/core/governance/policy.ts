@@ -15,12 +15,10 @@
  * the decision was made on. `approvals.<group>` read by the expression defaults to 0 (also in inputs).
  */
 import { parse } from '@bufbuild/cel';
-import { z } from 'zod';
 import { compileCondition } from '../analysis/cel.js';
-import { nameSchema } from '../resources/common.js';
 import type { PolicyGate, PolicySpec } from '../resources/policy.js';
-import { buildPolicyFacts, POLICY_FACT_NAMES, policyFactsSchema, type PolicyFacts } from './facts.js';
-import { gateResultSchema, type GateResult } from './records.js';
+import { buildPolicyFacts, POLICY_FACT_NAMES, type PolicyFacts } from './facts.js';
+import type { GateResult } from './records.js';
 
 const FACT_NAME_SET: ReadonlySet<string> = new Set(POLICY_FACT_NAMES);
 
@@ -256,29 +254,13 @@ export function evaluatePolicies(policies: readonly NamedPolicy[], facts: Policy
 export const anyDenied = (results: readonly GateResult[]): boolean => results.some((result) => result.outcome === 'deny');
 
 // ---------------------------------------------------------------------------------------------
-// Wire shapes of `POST /api/v1/policies/evaluate` (server route, client, CLI)
+// Wire shapes of `POST /api/v1/policies/evaluate`: in ./policy-wire.ts (the client imports them
+// without this file's CEL compiler); re-exported for the server route.
 
-export const policyEvaluationRequestSchema = z.strictObject({
-  environment: nameSchema,
-  gate: z.enum(['promote', 'start']).default('promote'),
-  /** Components, facts and results of this Release. */
-  release: nameSchema.optional(),
-  /** What this Deployment would run (its release and change come with it). */
-  deployment: nameSchema.optional(),
-  /** What would run; default: the release's (or the deployment's) components. */
-  components: z.array(z.strictObject({ service: nameSchema, version: z.string().min(1), digest: z.string().min(1).nullable().optional() })).optional(),
-  /** The change record whose risk and approvals the facts show; default: the deployment's, or the release's latest promotion to the environment. */
-  change: nameSchema.optional(),
-});
-export type PolicyEvaluationRequest = z.input<typeof policyEvaluationRequestSchema>;
-
-/** A policy result plus the policy's severity, so a passing result still says what it would have done. */
-export const policyEvaluationResultSchema = gateResultSchema.extend({ severity: z.enum(['warn', 'deny']).optional() });
-
-export const policyEvaluationSchema = z.object({
-  results: z.array(policyEvaluationResultSchema),
-  /** Some result is `deny`: the gate would refuse. */
-  denied: z.boolean(),
-  facts: z.array(z.object({ service: z.string(), version: z.string(), facts: policyFactsSchema })),
-});
-export type PolicyEvaluation = z.infer<typeof policyEvaluationSchema>;
+export {
+  policyEvaluationRequestSchema,
+  policyEvaluationResultSchema,
+  policyEvaluationSchema,
+  type PolicyEvaluation,
+  type PolicyEvaluationRequest,
+} from './policy-wire.js';

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { CHANGE_STATES } from '../resources/change.js';
-import { RISK_LEVELS } from './risk.js';
+import { RISK_LEVELS } from './risk-levels.js';
 
 const isoDateTime = z.iso.datetime({ offset: true });
 

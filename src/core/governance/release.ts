@@ -1,16 +1,16 @@
 /**
  * Release scope and components, pure: what changed in the scope, whether the scope is frozen,
  * which services of a release others depend on (critical integration points), scope totals, and
- * the scope change an exception asks for. Also the wire shapes of the release workflow API
- * (`/api/v1/releases/{name}/...`), shared by the server and the client. No clock, no I/O: callers
+ * the scope change an exception asks for. Also the request shapes of the release workflow API
+ * (`/api/v1/releases/{name}/...`); its response shapes are in ./release-wire.ts. No clock, no I/O: callers
  * pass `now` and the objects they read. See docs/governance.md ("Releases, scope and freeze").
  */
 import { z } from 'zod';
 import { canonicalJson } from '../audit/chain.js';
 import { nameSchema } from '../resources/common.js';
 import { releaseSpecSchema, type ReleaseSpec } from '../resources/release.js';
-import { gateRefusalSchema, releaseResultSchema, RESULT_TYPES, scopeExceptionSchema, signoffSchema } from './records.js';
-import { goNoGoViewSchema } from './go-no-go.js';
+import { RESULT_TYPES } from './records.js';
+import type { FreezeState, IntegrationPoint, ScopeGroup, ScopeTotals } from './release-wire.js';
 
 export type ScopeItem = ReleaseSpec['scope'][number];
 export type ReleaseComponent = ReleaseSpec['components'][number];
@@ -62,14 +62,6 @@ export function describeScopeDiff(diff: ScopeDiff): string {
 // ---------------------------------------------------------------------------------------------
 // Freeze
 
-export const freezeStateSchema = z.object({
-  /** The spec's freezeDate; null: the release has none (never frozen). */
-  freezeDate: z.string().nullable(),
-  frozen: z.boolean(),
-  message: z.string(),
-});
-export type FreezeState = z.infer<typeof freezeStateSchema>;
-
 /** Frozen from `freezeDate` on (inclusive): from then on scope changes need an approved exception. */
 export function freezeState(spec: Pick<ReleaseSpec, 'freezeDate'>, now: Date | number): FreezeState {
   if (spec.freezeDate === undefined) return { freezeDate: null, frozen: false, message: 'no freeze date: the scope can change at any time' };
@@ -82,17 +74,6 @@ export function freezeState(spec: Pick<ReleaseSpec, 'freezeDate'>, now: Date | n
 
 // ---------------------------------------------------------------------------------------------
 // Integration points
-
-export const integrationPointSchema = z.object({
-  service: z.string(),
-  /** Services this component depends on (its Service's dependsOn). */
-  dependsOn: z.array(z.string()),
-  /** Services that depend on this component, inside the release (also components) and outside it. */
-  dependents: z.object({ inside: z.array(z.string()), outside: z.array(z.string()) }),
-  /** Anything depends on it: a change here can break others, so it is an integration point to test. */
-  critical: z.boolean(),
-});
-export type IntegrationPoint = z.infer<typeof integrationPointSchema>;
 
 export interface ServiceDependencies {
   name: string;
@@ -127,29 +108,6 @@ export function integrationPoints(components: readonly Pick<ReleaseComponent, 's
 
 // ---------------------------------------------------------------------------------------------
 // Scope summary
-
-const overviewScopeItemSchema = z.looseObject({
-  title: z.string(),
-  classification: z.string(),
-  link: z.string().optional(),
-  value: z.number().optional(),
-  contractual: z.boolean().optional(),
-  jurisdictions: z.array(z.string()).optional(),
-});
-
-export const scopeTotalsSchema = z.object({
-  items: z.number().int(),
-  /** Sum of the items' business value (items without one count 0). */
-  value: z.number(),
-  /** Items that are contractual obligations. */
-  contractual: z.number().int(),
-  /** Every jurisdiction tag, once, sorted. */
-  jurisdictions: z.array(z.string()),
-});
-export type ScopeTotals = z.infer<typeof scopeTotalsSchema>;
-
-export const scopeGroupSchema = scopeTotalsSchema.extend({ classification: z.string(), scope: z.array(overviewScopeItemSchema) });
-export type ScopeGroup = z.infer<typeof scopeGroupSchema>;
 
 function totals(items: readonly ScopeItem[]): ScopeTotals {
   return {
@@ -243,71 +201,24 @@ export const signoffRequestSchema = z.strictObject({
 });
 export type SignoffRequest = z.infer<typeof signoffRequestSchema>;
 
-/** The Release object as the API returns it (loose: the client must not break on new fields). */
-export const releaseObjectSchema = z.looseObject({
-  apiVersion: z.string(),
-  kind: z.literal('Release'),
-  metadata: z.looseObject({ name: z.string(), version: z.number().int(), createdAt: z.string(), updatedAt: z.string() }),
-  spec: z.record(z.string(), z.unknown()),
-  status: z.record(z.string(), z.unknown()).nullable(),
-});
-
-export const releaseResultResponseSchema = z.object({ result: releaseResultSchema, release: releaseObjectSchema });
-export const scopeExceptionResponseSchema = z.object({ exception: scopeExceptionSchema, release: releaseObjectSchema });
-export const signoffResponseSchema = z.object({ signoff: signoffSchema, release: releaseObjectSchema });
-
-export const overviewComponentSchema = z.object({
-  service: z.string(),
-  version: z.string(),
-  digest: z.string(),
-  /** The component's business services (the Service's when the component names none). */
-  businessServices: z.array(z.string()),
-  /** The Artifact record with this service and digest; null: none registered. */
-  artifact: z
-    .object({ name: z.string(), signed: z.boolean(), signatures: z.number().int(), author: z.string().nullable(), attestations: z.array(z.string()) })
-    .nullable(),
-});
-
-export const promotionStageSchema = z.object({
-  environment: z.string(),
-  production: z.boolean(),
-  promoted: z.boolean(),
-  at: z.string().nullable(),
-  by: z.string().nullable(),
-  change: z.string().nullable(),
-  deployments: z.array(
-    z.object({ service: z.string(), deployment: z.string(), version: z.string(), digest: z.string(), phase: z.string().nullable() }),
-  ),
-});
-export type PromotionStage = z.infer<typeof promotionStageSchema>;
-
-export const linkedChangeSchema = z.object({
-  name: z.string(),
-  environment: z.string().nullable(),
-  found: z.boolean(),
-  state: z.string().nullable(),
-  risk: z.string().nullable(),
-});
-
-/** `GET /api/v1/releases/{name}/overview`: everything `rollgate release show` prints, in one answer. */
-export const releaseOverviewSchema = z.object({
-  release: releaseObjectSchema,
-  version: z.string(),
-  description: z.string().nullable(),
-  /** The promotion path used (the spec's, else the one Pipeline covering every component); null: none. */
-  pipeline: z.string().nullable(),
-  scope: z.object({ groups: z.array(scopeGroupSchema), totals: scopeTotalsSchema }),
-  components: z.array(overviewComponentSchema),
-  integrationPoints: z.array(integrationPointSchema),
-  freeze: freezeStateSchema,
-  exceptions: z.array(scopeExceptionSchema),
-  results: z.array(releaseResultSchema),
-  signoffs: z.array(signoffSchema),
-  /** Per environment (the default go/no-go environment and every one with a recorded decision): criteria now and the last decision. */
-  goNoGo: z.array(goNoGoViewSchema),
-  /** The pipeline's stages in order (or, without a pipeline, the environments promoted to). */
-  promotionPath: z.array(promotionStageSchema),
-  refusals: z.array(gateRefusalSchema),
-  changes: z.array(linkedChangeSchema),
-});
-export type ReleaseOverview = z.infer<typeof releaseOverviewSchema>;
+// The response shapes are in ./release-wire.ts (see there why); re-exported for the server.
+export {
+  freezeStateSchema,
+  integrationPointSchema,
+  linkedChangeSchema,
+  overviewComponentSchema,
+  promotionStageSchema,
+  releaseObjectSchema,
+  releaseOverviewSchema,
+  releaseResultResponseSchema,
+  scopeExceptionResponseSchema,
+  scopeGroupSchema,
+  scopeTotalsSchema,
+  signoffResponseSchema,
+  type FreezeState,
+  type IntegrationPoint,
+  type PromotionStage,
+  type ReleaseOverview,
+  type ScopeGroup,
+  type ScopeTotals,
+} from './release-wire.js';

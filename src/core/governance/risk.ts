@@ -5,10 +5,10 @@
  */
 import type { EnvironmentSpec } from '../resources/environment.js';
 import type { ServiceSpec } from '../resources/service.js';
+import { RISK_LEVELS, type RiskLevel } from './risk-levels.js';
 import { checkRiskCondition, compileRiskCondition, type RiskBindings } from './risk-rules.js';
 
-export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
-export type RiskLevel = (typeof RISK_LEVELS)[number];
+export { RISK_LEVELS, type RiskLevel } from './risk-levels.js';
 
 export type ServiceTier = ServiceSpec['tier'];
 export type DataSensitivity = EnvironmentSpec['dataSensitivity'];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RISK_LEVELS } from '../governance/risk.js';
+import { RISK_LEVELS } from '../governance/risk-levels.js';
 import { CHANGE_TYPES } from './change.js';
 import { nameSchema } from './common.js';
 

@@ -17,10 +17,10 @@ import { changeSpecSchema, type ChangeSpec } from './change.js';
 import { policySpecSchema, type PolicySpec } from './policy.js';
 import { riskModelSpecSchema } from './risk-model.js';
 import { userSpecSchema } from './user.js';
+import { KIND_NAMES, KIND_PLURALS, type KindName, type Role } from './kind-names.js';
 
-export type Role = 'viewer' | 'deployer' | 'approver' | 'admin';
-export const ROLES: readonly Role[] = ['viewer', 'deployer', 'approver', 'admin'];
-export const roleAtLeast = (role: Role, needed: Role): boolean => ROLES.indexOf(role) >= ROLES.indexOf(needed);
+// Names, plurals and roles live in kind-names.ts (no spec imports, so the browser can load them).
+export { KIND_NAMES, KIND_PLURALS, ROLES, roleAtLeast, type KindName, type Role } from './kind-names.js';
 
 /** A reference from one object to another, with the field path that holds it (for error messages). */
 export interface Reference {
@@ -51,9 +51,10 @@ export interface KindDefinition {
 
 const noReferences = (): Reference[] => [];
 
+/** Each kind's definition; `kind` and `plural` are added from kind-names.ts when KINDS is built. */
 const definitions = {
   Service: {
-    plural: 'services', aliases: ['service', 'svc'], category: 'resource', writeRole: 'admin', spec: serviceSpecSchema,
+    aliases: ['service', 'svc'], category: 'resource', writeRole: 'admin', spec: serviceSpecSchema,
     references: (spec: unknown) => {
       const s = spec as ServiceSpec;
       const refs: Reference[] = (s.dependsOn ?? []).map((name, index) => ({ kind: 'Service', name, path: ['spec', 'dependsOn', index] }));
@@ -61,9 +62,9 @@ const definitions = {
       return refs;
     },
   },
-  Environment: { plural: 'environments', aliases: ['environment', 'env'], category: 'resource', writeRole: 'admin', spec: environmentSpecSchema, references: noReferences },
+  Environment: { aliases: ['environment', 'env'], category: 'resource', writeRole: 'admin', spec: environmentSpecSchema, references: noReferences },
   Pipeline: {
-    plural: 'pipelines', aliases: ['pipeline'], category: 'resource', writeRole: 'admin', spec: pipelineSpecSchema,
+    aliases: ['pipeline'], category: 'resource', writeRole: 'admin', spec: pipelineSpecSchema,
     references: (spec: unknown) => {
       const p = spec as PipelineSpec;
       const refs: Reference[] = [];
@@ -86,13 +87,13 @@ const definitions = {
     },
   },
   RolloutStrategy: {
-    plural: 'rolloutstrategies', aliases: ['rolloutstrategy', 'strategy', 'strategies'], category: 'resource', writeRole: 'admin', spec: rolloutStrategySpecSchema,
+    aliases: ['rolloutstrategy', 'strategy', 'strategies'], category: 'resource', writeRole: 'admin', spec: rolloutStrategySpecSchema,
     references: (spec: unknown) =>
       strategyTemplateRefs(spec as RolloutStrategySpec).map((ref) => ({ kind: 'AnalysisTemplate' as const, name: ref.name, path: ['spec', ...ref.path] })),
   },
-  AnalysisTemplate: { plural: 'analysistemplates', aliases: ['analysistemplate', 'template'], category: 'resource', writeRole: 'admin', spec: analysisTemplateSpecSchema, references: noReferences },
+  AnalysisTemplate: { aliases: ['analysistemplate', 'template'], category: 'resource', writeRole: 'admin', spec: analysisTemplateSpecSchema, references: noReferences },
   Window: {
-    plural: 'windows', aliases: ['window'], category: 'resource', writeRole: 'admin', spec: windowSpecSchema,
+    aliases: ['window'], category: 'resource', writeRole: 'admin', spec: windowSpecSchema,
     references: (spec: unknown) => {
       const scope = (spec as WindowSpec).scope;
       return [
@@ -102,7 +103,7 @@ const definitions = {
     },
   },
   Policy: {
-    plural: 'policies', aliases: ['policy'], category: 'resource', writeRole: 'admin', spec: policySpecSchema,
+    aliases: ['policy'], category: 'resource', writeRole: 'admin', spec: policySpecSchema,
     references: (spec: unknown) => {
       const scope = (spec as PolicySpec).scope;
       return [
@@ -111,15 +112,15 @@ const definitions = {
       ];
     },
   },
-  RiskModel: { plural: 'riskmodels', aliases: ['riskmodel'], category: 'resource', writeRole: 'admin', spec: riskModelSpecSchema, references: noReferences },
-  User: { plural: 'users', aliases: ['user'], category: 'resource', writeRole: 'admin', spec: userSpecSchema, references: noReferences },
+  RiskModel: { aliases: ['riskmodel'], category: 'resource', writeRole: 'admin', spec: riskModelSpecSchema, references: noReferences },
+  User: { aliases: ['user'], category: 'resource', writeRole: 'admin', spec: userSpecSchema, references: noReferences },
   Change: {
-    plural: 'changes', aliases: ['change', 'chg'], category: 'record', writeRole: 'deployer', spec: changeSpecSchema, managedBy: 'changes',
+    aliases: ['change', 'chg'], category: 'record', writeRole: 'deployer', spec: changeSpecSchema, managedBy: 'changes',
     references: (spec: unknown) =>
       ((spec as ChangeSpec).services ?? []).map((name, index) => ({ kind: 'Service' as const, name, path: ['spec', 'services', index] })),
   },
   Release: {
-    plural: 'releases', aliases: ['release', 'rel'], category: 'record', writeRole: 'deployer', spec: releaseSpecSchema,
+    aliases: ['release', 'rel'], category: 'record', writeRole: 'deployer', spec: releaseSpecSchema,
     references: (spec: unknown) => {
       const release = spec as ReleaseSpec;
       const refs: Reference[] = release.components.map((component, index) => ({ kind: 'Service' as const, name: component.service, path: ['spec', 'components', index, 'service'] }));
@@ -128,11 +129,11 @@ const definitions = {
     },
   },
   Artifact: {
-    plural: 'artifacts', aliases: ['artifact'], category: 'record', writeRole: 'deployer', spec: artifactSpecSchema,
+    aliases: ['artifact'], category: 'record', writeRole: 'deployer', spec: artifactSpecSchema,
     references: (spec: unknown) => [{ kind: 'Service' as const, name: (spec as ArtifactSpec).service, path: ['spec', 'service'] }],
   },
   Deployment: {
-    plural: 'deployments', aliases: ['deployment', 'deploy'], category: 'record', writeRole: 'deployer', spec: deploymentSpecSchema,
+    aliases: ['deployment', 'deploy'], category: 'record', writeRole: 'deployer', spec: deploymentSpecSchema,
     references: (spec: unknown) => {
       const d = spec as DeploymentSpec;
       const refs: Reference[] = [{ kind: 'Service', name: d.service, path: ['spec', 'service'] }];
@@ -143,13 +144,12 @@ const definitions = {
       return refs;
     },
   },
-} as const;
-
-export type KindName = keyof typeof definitions;
-export const KIND_NAMES = Object.keys(definitions) as KindName[];
+} satisfies Record<KindName, Omit<KindDefinition, 'kind' | 'plural'>>;
 
 export const KINDS: Readonly<Record<KindName, KindDefinition>> = Object.freeze(
-  Object.fromEntries(Object.entries(definitions).map(([kind, def]) => [kind, Object.freeze({ kind, ...def })])) as unknown as Record<KindName, KindDefinition>,
+  Object.fromEntries(
+    KIND_NAMES.map((kind): [KindName, KindDefinition] => [kind, Object.freeze({ kind, plural: KIND_PLURALS[kind], ...definitions[kind] })]),
+  ) as Record<KindName, KindDefinition>,
 );
 
 export const isKindName = (value: string): value is KindName => Object.hasOwn(KINDS, value);

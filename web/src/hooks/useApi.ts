@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef, useState, type DependencyList } from 'react';
 import { ApiError, type RollgateClient } from '../../../src/client/index.js';
-import type { KindName } from '../../../src/core/resources/kinds.js';
+import type { KindName } from '../../../src/core/resources/kind-names.js';
 import { describeError } from '../format.js';
 import { useLiveEvents } from '../live.js';
 import { useSession } from '../session.js';

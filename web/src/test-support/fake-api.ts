@@ -6,10 +6,41 @@ import type { ApiObject } from '../../../src/client/index.js';
 
 export const TEST_SERVER = 'http://rollgate.test';
 
+export interface FakeUser {
+  user: string;
+  role: 'viewer' | 'deployer' | 'approver' | 'admin';
+  groups?: string[];
+}
+
+/** What a route's `respond` gets: the request, already authenticated. */
+export interface FakeRequest {
+  method: string;
+  url: URL;
+  /** The path's RegExp groups, URI-decoded (empty for a string path). */
+  params: string[];
+  /** The JSON body, parsed (undefined without one). */
+  body: unknown;
+  /** Who the bearer token belongs to. */
+  who: FakeUser;
+}
+
+/**
+ * A route a test adds to the fake API. Routes are tried in order, after the token check (an
+ * unknown token is still a 401) and before the built-in ones, so they may also replace those.
+ */
+export interface FakeRoute {
+  /** Default GET. */
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The exact path, or a RegExp the whole path must match (anchor it). */
+  path: string | RegExp;
+  respond(request: FakeRequest): Response | Promise<Response>;
+}
+
 export interface FakeApiOptions {
   /** token → whoami answer. */
-  users?: Record<string, { user: string; role: 'viewer' | 'deployer' | 'approver' | 'admin'; groups?: string[] }>;
+  users?: Record<string, FakeUser>;
   objects?: Partial<Record<string, ApiObject[]>>;
+  routes?: readonly FakeRoute[];
 }
 
 export interface FakeApi {
@@ -21,12 +52,16 @@ export interface FakeApi {
   objects: Partial<Record<string, ApiObject[]>>;
 }
 
-const json = (status: number, body: unknown, type = 'application/json') => new Response(JSON.stringify(body), { status, headers: { 'content-type': type } });
-const problem = (status: number, title: string, detail: string) => json(status, { type: `https://rollgate.dev/problems/${title.toLowerCase()}`, title, status, detail }, 'application/problem+json');
+/** A JSON answer (for routes). */
+export const json = (body: unknown, status = 200, type = 'application/json') => new Response(JSON.stringify(body), { status, headers: { 'content-type': type } });
+/** A problem+json answer, as the server refuses (for routes). */
+export const problem = (status: number, title: string, detail: string, extra: Record<string, unknown> = {}) =>
+  json({ type: `https://rollgate.dev/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail, ...extra }, status, 'application/problem+json');
 
 export function fakeApi(options: FakeApiOptions = {}): FakeApi {
   const users = options.users ?? {};
   const objects = options.objects ?? {};
+  const routes = options.routes ?? [];
   const requests: string[] = [];
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let seq = 0;
@@ -39,7 +74,16 @@ export function fakeApi(options: FakeApiOptions = {}): FakeApi {
     const who = users[auth.replace(/^Bearer /, '')];
     if (!who) return problem(401, 'Unauthorized', 'unknown or revoked token');
 
-    if (url.pathname === '/api/v1/whoami') return json(200, { user: who.user, groups: who.groups ?? [], role: who.role, token: 't', actor: `user:${who.user}` });
+    for (const route of routes) {
+      if ((route.method ?? 'GET') !== method) continue;
+      const match = typeof route.path === 'string' ? (route.path === url.pathname ? [url.pathname] : null) : route.path.exec(url.pathname);
+      if (!match || match[0] !== url.pathname) continue;
+      const params = match.slice(1).map((group) => (group === undefined ? '' : decodeURIComponent(group)));
+      const body = typeof init.body === 'string' && init.body !== '' ? (JSON.parse(init.body) as unknown) : undefined;
+      return route.respond({ method, url, params, body, who });
+    }
+
+    if (url.pathname === '/api/v1/whoami') return json({ user: who.user, groups: who.groups ?? [], role: who.role, token: 't', actor: `user:${who.user}` });
     if (url.pathname === '/api/v1/events') {
       const encoder = new TextEncoder();
       let self: ReadableStreamDefaultController<Uint8Array>;
@@ -63,10 +107,14 @@ export function fakeApi(options: FakeApiOptions = {}): FakeApi {
       });
       return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
     }
-    const list = /^\/api\/v1\/([a-z]+)$/.exec(url.pathname);
-    if (list && method === 'GET') {
-      const kind = Object.keys(objects).find((name) => plural(name) === list[1]);
-      return json(200, { items: kind ? objects[kind] : [], nextCursor: null });
+    // GET /api/v1/<kind> lists; GET /api/v1/<kind>/<name> is one object (404 without it).
+    const object = /^\/api\/v1\/([a-z]+)(?:\/([^/]+))?$/.exec(url.pathname);
+    const kind = object && Object.keys(objects).find((name) => plural(name) === object[1]);
+    if (object && method === 'GET' && !object[2]) return json({ items: kind ? objects[kind] : [], nextCursor: null });
+    if (object?.[2] && kind && method === 'GET') {
+      const name = decodeURIComponent(object[2]);
+      const found = (objects[kind] ?? []).find((item) => item.metadata.name === name);
+      return found ? json(found) : problem(404, 'Not Found', `no ${kind} named "${name}"`);
     }
     return problem(404, 'Not Found', `no route for ${method} ${url.pathname}`);
   };

@@ -6,7 +6,7 @@ import { memoryLocation } from 'wouter/memory-location';
 import type { AuditEventWire, AuditVerifyResult } from '../../../../src/client/index.js';
 import { App } from '../../App.js';
 import { TOKEN_KEY } from '../../session.js';
-import { fakeApi, fakeLayout, memoryStorage, TEST_SERVER } from '../../test-support/fake-api.js';
+import { fakeApi, fakeLayout, json, memoryStorage, TEST_SERVER } from '../../test-support/fake-api.js';
 
 beforeAll(() => fakeLayout());
 afterEach(cleanup);
@@ -26,27 +26,25 @@ const event = (seq: number, over: Partial<AuditEventWire> = {}): AuditEventWire 
   ...over,
 });
 
-const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
-
 function renderAudit(count: number, path = '/audit', verdict: () => AuditVerifyResult = () => ({ ok: true, checked: count, headHash: `sha256:${'c'.repeat(64)}` })) {
   const log = Array.from({ length: count }, (_, i) => event(i + 1));
-  const api = fakeApi({ users: { rg_viewer: { user: 'vic', role: 'viewer' } } });
   const queries: string[] = [];
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const url = new URL(String(input));
-    if (url.pathname === '/api/v1/audit/verify') return json(verdict());
-    if (url.pathname === '/api/v1/audit') {
-      const q = url.searchParams;
-      queries.push(q.toString());
-      const limit = Number(q.get('limit') ?? 100);
-      const rows = log.filter((e) => e.seq > Number(q.get('afterSeq') ?? 0) && (!q.get('kind') || e.kind === q.get('kind')) && (!q.get('name') || e.name === q.get('name')) && (!q.get('actor') || e.actor === q.get('actor'))).slice(0, limit + 1);
-      const items = rows.slice(0, limit);
-      return json({ items, nextCursor: rows.length > limit ? String(items.at(-1)!.seq) : null });
-    }
-    return api.fetch(input, init);
+  const page = (q: URLSearchParams) => {
+    queries.push(q.toString());
+    const limit = Number(q.get('limit') ?? 100);
+    const rows = log.filter((e) => e.seq > Number(q.get('afterSeq') ?? 0) && (!q.get('kind') || e.kind === q.get('kind')) && (!q.get('name') || e.name === q.get('name')) && (!q.get('actor') || e.actor === q.get('actor'))).slice(0, limit + 1);
+    const items = rows.slice(0, limit);
+    return json({ items, nextCursor: rows.length > limit ? String(items.at(-1)!.seq) : null });
   };
+  const api = fakeApi({
+    users: { rg_viewer: { user: 'vic', role: 'viewer' } },
+    routes: [
+      { path: '/api/v1/audit/verify', respond: () => json(verdict()) },
+      { path: '/api/v1/audit', respond: ({ url }) => page(url.searchParams) },
+    ],
+  });
   const location = memoryLocation({ path, record: true });
-  render(<App server={TEST_SERVER} fetch={fetch} storage={memoryStorage({ [TOKEN_KEY]: 'rg_viewer' })} location={location} />);
+  render(<App server={TEST_SERVER} fetch={api.fetch} storage={memoryStorage({ [TOKEN_KEY]: 'rg_viewer' })} location={location} />);
   return { api, log, queries, location };
 }
 

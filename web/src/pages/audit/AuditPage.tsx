@@ -7,7 +7,7 @@
 import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'wouter';
 import type { AuditEventWire, AuditVerifyResult } from '../../../../src/client/index.js';
-import { KIND_NAMES } from '../../../../src/core/resources/kinds.js';
+import { KIND_NAMES } from '../../../../src/core/resources/kind-names.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { describeError, formatCount, formatRelative, formatTimestamp } from '../../format.js';
 import { useSession } from '../../session.js';
@@ -244,8 +244,8 @@ export default function AuditPage() {
           ) : visible.length === 0 ? (
             <p>No loaded event matches this search{complete ? '' : '; load older events to search further'}.</p>
           ) : (
-            <div className="audit-table-wrap">
-              <table className="audit-table">
+            <div className="table-box">
+              <table className="data-table stack audit-table">
                 <caption className="visually-hidden">Audit events, newest first</caption>
                 <thead>
                   <tr>

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryLocation } from 'wouter/memory-location';
 import { App } from '../../App.js';
 import { TOKEN_KEY } from '../../session.js';
-import { apiObject, fakeApi, memoryStorage, TEST_SERVER } from '../../test-support/fake-api.js';
+import { apiObject, fakeApi, json, memoryStorage, problem, TEST_SERVER } from '../../test-support/fake-api.js';
 
 afterEach(() => {
   cleanup();
@@ -57,19 +57,23 @@ const CALENDAR = {
 };
 
 function renderCalendar(path: string, failWith?: { status: number; detail: string }) {
-  const api = fakeApi({ users: { rg_admin: { user: 'alice', role: 'admin' } }, objects: { Environment: [apiObject('Environment', 'prod'), apiObject('Environment', 'staging')] } });
   const queries: URLSearchParams[] = [];
-  const fetchImpl = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.pathname === '/api/v1/calendar') {
-      queries.push(url.searchParams);
-      if (failWith) return new Response(JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: failWith.status, detail: failWith.detail }), { status: failWith.status, headers: { 'content-type': 'application/problem+json' } });
-      return new Response(JSON.stringify({ from: url.searchParams.get('from'), to: url.searchParams.get('to'), ...CALENDAR }), { status: 200, headers: { 'content-type': 'application/json' } });
-    }
-    return api.fetch(input, init);
-  }) as typeof fetch;
+  const api = fakeApi({
+    users: { rg_admin: { user: 'alice', role: 'admin' } },
+    objects: { Environment: [apiObject('Environment', 'prod'), apiObject('Environment', 'staging')] },
+    routes: [
+      {
+        path: '/api/v1/calendar',
+        respond: ({ url }) => {
+          queries.push(url.searchParams);
+          if (failWith) return problem(failWith.status, 'Bad Request', failWith.detail);
+          return json({ from: url.searchParams.get('from'), to: url.searchParams.get('to'), ...CALENDAR });
+        },
+      },
+    ],
+  });
   const location = memoryLocation({ path, record: true });
-  render(<App server={TEST_SERVER} fetch={fetchImpl} storage={memoryStorage({ [TOKEN_KEY]: 'rg_admin' })} location={location} />);
+  render(<App server={TEST_SERVER} fetch={api.fetch} storage={memoryStorage({ [TOKEN_KEY]: 'rg_admin' })} location={location} />);
   return { api, location, queries };
 }
 

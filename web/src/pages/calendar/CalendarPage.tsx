@@ -124,19 +124,19 @@ export default function CalendarPage() {
 
       <div className="cal-toolbar">
         <div className="cal-nav" role="group" aria-label="Range">
-          <button type="button" onClick={() => update({ date: range.previous })} aria-label={`Previous ${view}`}>
+          <button type="button" className="secondary" onClick={() => update({ date: range.previous })} aria-label={`Previous ${view}`}>
             ‹ Prev
           </button>
-          <button type="button" onClick={() => update({ date: null })} disabled={!params.get('date')}>
+          <button type="button" className="secondary" onClick={() => update({ date: null })} disabled={!params.get('date')}>
             Today
           </button>
-          <button type="button" onClick={() => update({ date: range.next })} aria-label={`Next ${view}`}>
+          <button type="button" className="secondary" onClick={() => update({ date: range.next })} aria-label={`Next ${view}`}>
             Next ›
           </button>
         </div>
         <div className="cal-views" role="group" aria-label="View">
           {VIEWS.map((name) => (
-            <button key={name} type="button" aria-pressed={view === name} className={view === name ? 'cal-on' : ''} onClick={() => update({ view: name === 'week' ? null : name })}>
+            <button key={name} type="button" aria-pressed={view === name} className={view === name ? undefined : 'secondary'} onClick={() => update({ view: name === 'week' ? null : name })}>
               {name === 'week' ? 'Week' : 'Month'}
             </button>
           ))}
@@ -218,8 +218,8 @@ export default function CalendarPage() {
               </span>
             </h2>
             {conflicts.length > 0 && (
-              <div className="cal-table-scroll">
-                <table className="cal-table">
+              <div className="table-scroll">
+                <table className="data-table stack cal-table">
                   <thead>
                     <tr>
                       <th scope="col">Severity</th>

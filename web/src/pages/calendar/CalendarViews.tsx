@@ -133,7 +133,7 @@ export function MonthTable({ days, segments, zone, handlers, nowMs, title }: { d
   const weekdays = days.slice(0, 7).map((day) => DateTime.fromMillis(day.startMs, { zone }).setLocale('en-GB'));
   return (
     <table className="cal-month" data-testid="month-grid">
-      <caption className="cal-vh">{title}</caption>
+      <caption className="visually-hidden">{title}</caption>
       <thead>
         <tr>
           {weekdays.map((day) => (

@@ -198,8 +198,8 @@ function StateSection({ spec, status }: { spec: ChangeSpec; status: ChangeRecord
       {status.history.length === 0 ? (
         <p className="muted">No transitions yet.</p>
       ) : (
-        <div className="table-wrap">
-          <table className="ctable ctable-stack">
+        <div className="table-scroll">
+          <table className="data-table stack ctable">
             <caption className="visually-hidden">State history</caption>
             <thead>
               <tr>
@@ -353,8 +353,8 @@ export function RiskSection({ risk }: { risk: RiskRecord | null }) {
       <p className="risk-head">
         <RiskBadge risk={risk} /> <strong>{risk.level}</strong>, score {risk.score} of 100 <span className="muted small">(assessed <Time at={risk.assessedAt} />)</span>
       </p>
-      <div className="table-wrap">
-        <table className="ctable ctable-stack">
+      <div className="table-scroll">
+        <table className="data-table stack ctable">
           <caption className="visually-hidden">Risk factors, largest contribution first</caption>
           <thead>
             <tr>
@@ -449,8 +449,8 @@ function ApprovalsSection({ spec, status }: { spec: ChangeSpec; status: ChangeRe
         </>
       )}
       {status.approvals.length > 0 && (
-        <div className="table-wrap">
-          <table className="ctable ctable-stack">
+        <div className="table-scroll">
+          <table className="data-table stack ctable">
             <caption className="visually-hidden">Decisions, oldest first</caption>
             <thead>
               <tr>
@@ -504,8 +504,8 @@ function GatesSection({ status }: { status: ChangeRecordStatus }) {
   return (
     <section className="ccard" aria-labelledby="gates-title">
       <h2 id="gates-title">Gates</h2>
-      <div className="table-wrap">
-        <table className="ctable ctable-stack">
+      <div className="table-scroll">
+        <table className="data-table stack ctable">
           <caption className="visually-hidden">Gate results</caption>
           <thead>
             <tr>
@@ -580,8 +580,8 @@ function AuditSection({ audit }: { audit: readonly AuditEventWire[] | null }) {
       ) : audit.length === 0 ? (
         <p className="muted">No events yet.</p>
       ) : (
-        <div className="table-wrap">
-          <table className="ctable ctable-stack" data-testid="change-audit">
+        <div className="table-scroll">
+          <table className="data-table stack ctable" data-testid="change-audit">
             <caption className="visually-hidden">Audit events of this change and its deployments, oldest first</caption>
             <thead>
               <tr>

@@ -97,8 +97,8 @@ export default function ChangesPage() {
           ) : visible.length === 0 ? (
             <p>No change matches these filters.</p>
           ) : (
-            <div className="table-wrap">
-              <table className="ctable ctable-stack">
+            <div className="table-scroll">
+              <table className="data-table stack ctable">
                 <caption className="visually-hidden">Change records, newest first</caption>
                 <thead>
                   <tr>

@@ -1,16 +1,12 @@
 /**
- * Test support for the change pages: the shared fake API plus the changes routes it lacks (one
+ * Test support for the change pages: the shared fake API with the changes routes added (one
  * change, its audit, the CAB view, the calendar and decisions), with separation of duties as the
  * server enforces it. Only tests import this.
  */
 import type { ApiObject } from '../../../../src/client/index.js';
 import { approvalProgress } from '../../../../src/core/governance/approvals.js';
 import { changeRecordStatusSchema, type ChangeRecordStatus } from '../../../../src/core/governance/records.js';
-import { apiObject, fakeApi, type FakeApi, type FakeApiOptions } from '../../test-support/fake-api.js';
-
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-const problem = (status: number, title: string, detail: string) =>
-  new Response(JSON.stringify({ type: `https://rollgate.dev/problems/${title.toLowerCase().replace(/ /g, '-')}`, title, status, detail }), { status, headers: { 'content-type': 'application/problem+json' } });
+import { apiObject, fakeApi, json, problem, type FakeApi, type FakeApiOptions } from '../../test-support/fake-api.js';
 
 export interface FakeChangesApi extends FakeApi {
   /** Decisions posted, as `user decision name: comment`. */
@@ -77,13 +73,12 @@ export function changeObject(name: string, overrides: { requestedBy?: string; au
 }
 
 export function fakeChangesApi(options: FakeApiOptions & { changes: ApiObject[] }): FakeChangesApi {
-  const base = fakeApi({ ...options, objects: { ...options.objects, Change: options.changes } });
-  const baseFetch = base.fetch;
   const decisions: string[] = [];
   const groups: Record<string, string[]> = Object.fromEntries(Object.values(options.users ?? {}).map((u) => [u.user, u.groups ?? []]));
-  const users = options.users ?? {};
-  const changes = () => base.objects.Change ?? [];
+  const changes = () => api.objects.Change ?? [];
   const statusOf = (object: ApiObject): ChangeRecordStatus => changeRecordStatusSchema.parse(object.status ?? {});
+  const find = (name: string) => changes().find((object) => object.metadata.name === name);
+  const notFound = (name: string) => problem(404, 'Not Found', `no Change "${name}"`);
 
   const cabEntries = () =>
     changes()
@@ -110,56 +105,55 @@ export function fakeChangesApi(options: FakeApiOptions & { changes: ApiObject[] 
         };
       });
 
-  const fetchImpl = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const method = (init.method ?? 'GET').toUpperCase();
-    const who = users[(new Headers(init.headers).get('authorization') ?? '').replace(/^Bearer /, '')];
-    if (!who) return baseFetch(input, init);
-    if (url.pathname === '/api/v1/cab') {
-      base.requests.push(`${method} ${url.pathname}`);
-      return json(200, { items: cabEntries() });
-    }
-    if (url.pathname === '/api/v1/calendar') {
-      base.requests.push(`${method} ${url.pathname}`);
-      return json(200, {
-        from: url.searchParams.get('from'),
-        to: url.searchParams.get('to'),
-        windows: [{ name: 'weeknights', type: 'maintenance', timeZone: 'UTC', scope: {}, occurrences: [{ startMs: Date.parse('2026-03-03T21:00:00Z'), endMs: Date.parse('2026-03-04T01:00:00Z'), localStart: '', localEnd: '' }] }],
-        changes: [],
-        conflicts: [],
-        unscheduled: [],
-      });
-    }
-    const match = /^\/api\/v1\/changes\/([^/]+)(?:\/(audit|approvals))?$/.exec(url.pathname);
-    if (!match) return baseFetch(input, init);
-    base.requests.push(`${method} ${url.pathname}`);
-    const name = decodeURIComponent(match[1]!);
-    const index = changes().findIndex((object) => object.metadata.name === name);
-    if (index < 0) return problem(404, 'Not Found', `no Change "${name}"`);
-    const object = changes()[index]!;
-    if (match[2] === 'audit') {
-      return json(200, {
-        items: [{ seq: 7, time: '2026-03-01T09:00:00Z', actor: 'user:alice', action: 'change.create', kind: 'Change', name, beforeDigest: null, afterDigest: 'x', details: { reason: 'new' }, prevHash: 'a', hash: 'b' }],
-      });
-    }
-    if (match[2] === 'approvals' && method === 'POST') {
-      const body = JSON.parse(String(init.body)) as { decision: 'approve' | 'reject'; comment: string };
-      const status = statusOf(object);
-      if (status.requestedBy === who.user) return problem(403, 'Forbidden', `user "${who.user}" requested change ${name} and cannot ${body.decision} it (separation of duties)`);
-      if (status.authors.includes(who.user)) return problem(403, 'Forbidden', `user "${who.user}" authored an artifact change ${name} deploys and cannot ${body.decision} it (separation of duties)`);
-      const current = groups[who.user] ?? [];
-      if (!current.includes('cab')) return problem(403, 'Forbidden', `user "${who.user}" is in none of the groups change ${name} needs approvals from (cab)`);
-      decisions.push(`${who.user} ${body.decision} ${name}: ${body.comment}`);
-      const approvals = [...status.approvals, { id: `a${decisions.length}`, user: who.user, groups: current, decision: body.decision, comment: body.comment, at: new Date().toISOString(), valid: true }];
-      const progress = approvalProgress(status.requiredApprovals, approvals);
-      const state = body.decision === 'reject' ? 'New' : progress.satisfied ? 'Scheduled' : status.state;
-      const updated = { ...object, status: { ...object.status, approvals, state } };
-      base.objects.Change = changes().map((item, i) => (i === index ? updated : item));
-      return json(201, updated);
-    }
-    if (!match[2] && method === 'GET') return json(200, object);
-    return problem(404, 'Not Found', `no route for ${method} ${url.pathname}`);
-  };
+  const api = fakeApi({
+    ...options,
+    objects: { ...options.objects, Change: options.changes },
+    routes: [
+      ...(options.routes ?? []),
+      { path: '/api/v1/cab', respond: () => json({ items: cabEntries() }) },
+      {
+        path: '/api/v1/calendar',
+        respond: ({ url }) =>
+          json({
+            from: url.searchParams.get('from'),
+            to: url.searchParams.get('to'),
+            windows: [{ name: 'weeknights', type: 'maintenance', timeZone: 'UTC', scope: {}, occurrences: [{ startMs: Date.parse('2026-03-03T21:00:00Z'), endMs: Date.parse('2026-03-04T01:00:00Z'), localStart: '', localEnd: '' }] }],
+            changes: [],
+            conflicts: [],
+            unscheduled: [],
+          }),
+      },
+      { path: /^\/api\/v1\/changes\/([^/]+)$/, respond: ({ params: [name = ''] }) => (find(name) ? json(find(name)) : notFound(name)) },
+      {
+        path: /^\/api\/v1\/changes\/([^/]+)\/audit$/,
+        respond: ({ params: [name = ''] }) =>
+          find(name)
+            ? json({ items: [{ seq: 7, time: '2026-03-01T09:00:00Z', actor: 'user:alice', action: 'change.create', kind: 'Change', name, beforeDigest: null, afterDigest: 'x', details: { reason: 'new' }, prevHash: 'a', hash: 'b' }] })
+            : notFound(name),
+      },
+      {
+        method: 'POST',
+        path: /^\/api\/v1\/changes\/([^/]+)\/approvals$/,
+        respond: ({ params: [name = ''], body, who }) => {
+          const object = find(name);
+          if (!object) return notFound(name);
+          const { decision, comment } = body as { decision: 'approve' | 'reject'; comment: string };
+          const status = statusOf(object);
+          if (status.requestedBy === who.user) return problem(403, 'Forbidden', `user "${who.user}" requested change ${name} and cannot ${decision} it (separation of duties)`);
+          if (status.authors.includes(who.user)) return problem(403, 'Forbidden', `user "${who.user}" authored an artifact change ${name} deploys and cannot ${decision} it (separation of duties)`);
+          const current = groups[who.user] ?? [];
+          if (!current.includes('cab')) return problem(403, 'Forbidden', `user "${who.user}" is in none of the groups change ${name} needs approvals from (cab)`);
+          decisions.push(`${who.user} ${decision} ${name}: ${comment}`);
+          const approvals = [...status.approvals, { id: `a${decisions.length}`, user: who.user, groups: current, decision, comment, at: new Date().toISOString(), valid: true }];
+          const progress = approvalProgress(status.requiredApprovals, approvals);
+          const state = decision === 'reject' ? 'New' : progress.satisfied ? 'Scheduled' : status.state;
+          const updated = { ...object, status: { ...object.status, approvals, state } };
+          api.objects.Change = changes().map((item) => (item === object ? updated : item));
+          return json(updated, 201);
+        },
+      },
+    ],
+  });
 
-  return Object.assign(base, { fetch: fetchImpl as typeof fetch, decisions, groups });
+  return Object.assign(api, { decisions, groups });
 }

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryLocation } from 'wouter/memory-location';
 import { App } from '../../App.js';
 import { TOKEN_KEY } from '../../session.js';
-import { apiObject, fakeApi, fakeLayout, memoryStorage, TEST_SERVER } from '../../test-support/fake-api.js';
+import { apiObject, fakeApi, fakeLayout, memoryStorage, problem, TEST_SERVER } from '../../test-support/fake-api.js';
 
 beforeAll(() => fakeLayout());
 afterEach(cleanup);
@@ -72,9 +72,8 @@ describe('overview page', () => {
   });
 
   it('names what failed when loading fails', async () => {
-    const api = fakeApi({ users: { rg_viewer: { user: 'v', role: 'viewer' } } });
-    const failing: typeof fetch = async (input, init) => (String(input).includes('/deployments') ? new Response('{"type":"about:blank","title":"Forbidden","status":403,"detail":"no"}', { status: 403, headers: { 'content-type': 'application/problem+json' } }) : api.fetch(input, init));
-    render(<App server={TEST_SERVER} fetch={failing} storage={memoryStorage({ [TOKEN_KEY]: 'rg_viewer' })} location={memoryLocation({ path: '/' })} />);
+    const api = fakeApi({ users: { rg_viewer: { user: 'v', role: 'viewer' } }, routes: [{ path: '/api/v1/deployments', respond: () => problem(403, 'Forbidden', 'no') }] });
+    render(<App server={TEST_SERVER} fetch={api.fetch} storage={memoryStorage({ [TOKEN_KEY]: 'rg_viewer' })} location={memoryLocation({ path: '/' })} />);
     expect((await screen.findByRole('alert')).textContent).toMatch(/^Could not load services, environments, pipelines and deployments: GET \/api\/v1\/deployments answered 403 Forbidden: no/);
   });
 

@@ -6,16 +6,16 @@
  * Live: releases, deployments and changes changing reload it.
  */
 import { useState } from 'react';
-import { useSession } from '../../session.js';
-import { ActionDialog } from './ActionDialog.js';
 import { Link, useParams } from 'wouter';
 import { ApiError } from '../../../../src/client/index.js';
 import type { ReleaseOverview } from '../../../../src/client/releases.js';
+import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { ErrorNotice } from '../../components/ErrorNotice.js';
 import { PhaseBadge } from '../../components/PhaseBadge.js';
 import { useApi } from '../../hooks/useApi.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { formatRelative, formatTimestamp } from '../../format.js';
+import { useSession } from '../../session.js';
 import {
   CLASSIFICATION_LABEL,
   CRITERION_SYMBOL,
@@ -30,6 +30,8 @@ import {
 import './releases.css';
 
 const REFRESH_ON = ['Release', 'Deployment', 'Change'] as const;
+const COMMENT_LABEL = 'Comment (recorded with the decision)';
+const COMMENT_REQUIRED = 'A comment is required: it is recorded with the decision.';
 
 function When({ at }: { at: string | null | undefined }) {
   if (!at) return <span className="muted">—</span>;
@@ -210,8 +212,8 @@ function PathSection({ overview }: { overview: ReleaseOverview }) {
 
 function GateTable({ caption, gates }: { caption: string; gates: ReadonlyArray<{ gate: string; name: string; outcome: string; message: string; service?: string | undefined }> }) {
   return (
-    <div className="rel-table-wrap">
-      <table className="rel-table stack">
+    <div className="table-box">
+      <table className="data-table stack rel-table">
         <caption className="visually-hidden">{caption}</caption>
         <thead>
           <tr>
@@ -258,8 +260,8 @@ function GoNoGoSection({ overview, reload }: { overview: ReleaseOverview; reload
           {view.criteria.length === 0 ? (
             <p className="muted">No criteria.</p>
           ) : (
-            <div className="rel-table-wrap">
-              <table className="rel-table stack">
+            <div className="table-box">
+              <table className="data-table stack rel-table">
                 <caption className="visually-hidden">Go/no-go criteria for {view.environment}</caption>
                 <thead>
                   <tr>
@@ -304,7 +306,7 @@ function GoNoGoSection({ overview, reload }: { overview: ReleaseOverview; reload
               <button type="button" disabled={!view.canGo} onClick={() => setAsk({ environment: view.environment, decision: 'go' })}>
                 Record GO for {view.environment}…
               </button>
-              <button type="button" className="button-secondary" onClick={() => setAsk({ environment: view.environment, decision: 'no-go' })}>
+              <button type="button" className="secondary" onClick={() => setAsk({ environment: view.environment, decision: 'no-go' })}>
                 Record NO-GO for {view.environment}…
               </button>
               {!view.canGo && <span className="muted">GO needs every required criterion met.</span>}
@@ -313,17 +315,19 @@ function GoNoGoSection({ overview, reload }: { overview: ReleaseOverview; reload
         </div>
       ))}
       {ask && (
-        <ActionDialog
+        <ConfirmDialog
           title={`Record ${ask.decision.toUpperCase()} for ${name} in ${ask.environment}`}
+          description="The decision is recorded with every criterion's state now, your name and your comment. Deciding needs membership of the release managers' group."
+          fieldLabel={COMMENT_LABEL}
+          requiredMessage={COMMENT_REQUIRED}
           confirmLabel={`Record ${ask.decision.toUpperCase()}`}
+          pendingLabel="Recording…"
           onConfirm={(comment) => client.releases.decide(name, { environment: ask.environment, decision: ask.decision, comment })}
           onClose={(done) => {
             setAsk(null);
             if (done) reload();
           }}
-        >
-          <p>The decision is recorded with every criterion's state now, your name and your comment. Deciding needs membership of the release managers' group.</p>
-        </ActionDialog>
+        />
       )}
       <h3>Sign-offs</h3>
       {overview.signoffs.length === 0 ? (
@@ -404,7 +408,7 @@ function ScopeSection({ overview, reload }: { overview: ReleaseOverview; reload:
                   <button type="button" onClick={() => setAsk({ id: exception.id, decision: 'approve' })}>
                     Approve {exception.id}…
                   </button>
-                  <button type="button" className="button-secondary" onClick={() => setAsk({ id: exception.id, decision: 'reject' })}>
+                  <button type="button" className="secondary" onClick={() => setAsk({ id: exception.id, decision: 'reject' })}>
                     Reject {exception.id}…
                   </button>
                 </span>
@@ -414,17 +418,19 @@ function ScopeSection({ overview, reload }: { overview: ReleaseOverview; reload:
         </ul>
       )}
       {ask && (
-        <ActionDialog
+        <ConfirmDialog
           title={`${ask.decision === 'approve' ? 'Approve' : 'Reject'} scope exception ${ask.id}`}
+          description={`${ask.decision === 'approve' ? 'Approving applies the scope change to the frozen release.' : 'Rejecting leaves the scope as it is.'} The requester cannot decide their own request.`}
+          fieldLabel={COMMENT_LABEL}
+          requiredMessage={COMMENT_REQUIRED}
           confirmLabel={ask.decision === 'approve' ? 'Approve' : 'Reject'}
+          pendingLabel="Recording…"
           onConfirm={(comment) => client.releases.decideException(name, ask.id, { decision: ask.decision, comment })}
           onClose={(done) => {
             setAsk(null);
             if (done) reload();
           }}
-        >
-          <p>{ask.decision === 'approve' ? 'Approving applies the scope change to the frozen release.' : 'Rejecting leaves the scope as it is.'} The requester cannot decide their own request.</p>
-        </ActionDialog>
+        />
       )}
     </section>
   );
@@ -463,8 +469,8 @@ function ComponentsSection({ overview }: { overview: ReleaseOverview }) {
       {overview.components.length === 0 ? (
         <p className="muted">No components.</p>
       ) : (
-        <div className="rel-table-wrap">
-          <table className="rel-table stack">
+        <div className="table-box">
+          <table className="data-table stack rel-table">
             <thead>
               <tr>
                 <th scope="col">Service</th>
@@ -530,8 +536,8 @@ function ResultsSection({ overview }: { overview: ReleaseOverview }) {
       {overview.results.length === 0 ? (
         <p className="muted">None posted.</p>
       ) : (
-        <div className="rel-table-wrap">
-          <table className="rel-table stack">
+        <div className="table-box">
+          <table className="data-table stack rel-table">
             <thead>
               <tr>
                 <th scope="col">Result</th>

@@ -66,8 +66,8 @@ export default function ReleasesPage() {
           ) : visible.length === 0 ? (
             <p>No release matches this search.</p>
           ) : (
-            <div className="rel-table-wrap">
-              <table className="rel-table stack">
+            <div className="table-box">
+              <table className="data-table stack rel-table">
                 <caption className="visually-hidden">Releases, most recently updated first</caption>
                 <thead>
                   <tr>

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { memoryLocation } from 'wouter/memory-location';
 import { App } from '../../App.js';
 import { TOKEN_KEY } from '../../session.js';
-import { apiObject, fakeApi, fakeLayout, memoryStorage, TEST_SERVER } from '../../test-support/fake-api.js';
+import { apiObject, fakeApi, fakeLayout, json, memoryStorage, problem, TEST_SERVER } from '../../test-support/fake-api.js';
 
 beforeAll(() => fakeLayout());
 afterEach(cleanup);
@@ -72,27 +72,21 @@ function renderAt(path: string, answer: () => unknown = () => overview(), option
   const api = fakeApi({
     users: { rg_viewer: { user: 'vic', role: 'viewer' }, rg_approver: { user: 'dave', role: 'approver', groups: ['release-managers'] } },
     objects: { Release: [releaseObject, apiObject('Release', 'cart-2-0-0', { version: '2.0.0', components: [] })], Pipeline: [apiObject('Pipeline', 'ledger-path', { services: ['ledger'], stages: [{ environment: 'dev' }, { environment: 'prod' }] })], Deployment: [apiObject('Deployment', 'dep-dev', { service: 'ledger', environment: 'dev', version: '1.1.0' }, { rollout: { phase: 'Healthy' } })] },
+    routes: [
+      {
+        method: 'POST',
+        path: '/api/v1/releases/ledger-1-1-0/go-no-go',
+        respond: ({ body }) => {
+          const decision = body as Record<string, unknown>;
+          posted.push(decision);
+          return options.decide ? options.decide(decision) : json({ decision: { ...decision, decidedBy: 'dave', at: AT, criteria: [] }, release: { metadata: { name: 'ledger-1-1-0', version: 3 } } });
+        },
+      },
+      { path: /^\/api\/v1\/releases\/([^/]+)\/overview$/, respond: ({ params: [name] }) => (name === 'ledger-1-1-0' ? json(answer()) : problem(404, 'Not Found', `no Release named "${name}"`)) },
+    ],
   });
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const url = new URL(String(input));
-    if (url.pathname === '/api/v1/releases/ledger-1-1-0/go-no-go' && init?.method === 'POST') {
-      const body = JSON.parse(String(init.body)) as Record<string, unknown>;
-      posted.push(body);
-      return options.decide
-        ? options.decide(body)
-        : new Response(JSON.stringify({ decision: { ...body, decidedBy: 'dave', at: AT, criteria: [] }, release: { metadata: { name: 'ledger-1-1-0', version: 3 } } }), { status: 200, headers: { 'content-type': 'application/json' } });
-    }
-    const match = /^\/api\/v1\/releases\/([^/]+)\/overview$/.exec(url.pathname);
-    if (match) {
-      const body = match[1] === 'ledger-1-1-0' ? answer() : null;
-      return body
-        ? new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } })
-        : new Response(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no Release named "${match[1]}"` }), { status: 404, headers: { 'content-type': 'application/problem+json' } });
-    }
-    return api.fetch(input, init);
-  };
   const location = memoryLocation({ path, record: true });
-  render(<App server={TEST_SERVER} fetch={fetch} storage={memoryStorage({ [TOKEN_KEY]: options.token ?? 'rg_viewer' })} location={location} />);
+  render(<App server={TEST_SERVER} fetch={api.fetch} storage={memoryStorage({ [TOKEN_KEY]: options.token ?? 'rg_viewer' })} location={location} />);
   return { api, location, posted };
 }
 
@@ -164,7 +158,7 @@ describe('release page', () => {
   });
 
   it("shows the server's refusal in the dialog", async () => {
-    const refuse = () => new Response(JSON.stringify({ type: 'https://rollgate.dev/problems/forbidden', title: 'Forbidden', status: 403, detail: 'a no-go decision needs membership of group "release-managers"' }), { status: 403, headers: { 'content-type': 'application/problem+json' } });
+    const refuse = () => problem(403, 'Forbidden', 'a no-go decision needs membership of group "release-managers"');
     renderAt('/releases/ledger-1-1-0', () => overview(), { token: 'rg_approver', decide: refuse });
     await userEvent.click(await screen.findByRole('button', { name: 'Record NO-GO for prod…' }));
     const dialog = screen.getByRole('dialog');

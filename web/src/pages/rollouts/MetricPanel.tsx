@@ -142,7 +142,7 @@ export function MetricPanel({ series, now }: { series: MetricSeries; now: number
             </ul>
           )}
           <div className="table-scroll">
-            <table className="evidence-table">
+            <table className="data-table evidence-table">
               <caption>
                 Latest {recent.length} of {series.measurements.length} measurements, newest first
               </caption>

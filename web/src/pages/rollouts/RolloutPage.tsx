@@ -9,11 +9,12 @@
 import { useMemo, useState } from 'react';
 import { Link, useParams } from 'wouter';
 import type { OperationType } from '../../../../src/core/rollout/types.js';
+import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { ErrorNotice } from '../../components/ErrorNotice.js';
 import { PhaseBadge } from '../../components/PhaseBadge.js';
 import { useApi } from '../../hooks/useApi.js';
 import { usePageTitle } from '../../hooks/usePageTitle.js';
-import { formatDuration, formatRelative, formatTimestamp } from '../../format.js';
+import { describeError, formatDuration, formatRelative, formatTimestamp } from '../../format.js';
 import { useSession } from '../../session.js';
 import {
   availableOperations,
@@ -31,7 +32,6 @@ import {
   type RolloutStatus,
 } from './derive.js';
 import { MetricPanel } from './MetricPanel.js';
-import { OperationDialog } from './OperationDialog.js';
 import { TimeChart } from './TimeChart.js';
 import { useNow } from './useNow.js';
 import './rollouts.css';
@@ -83,8 +83,6 @@ export default function RolloutPage() {
   const submit = async (operation: OperationChoice, reason: string) => {
     const queued = await session.client.rollouts.operate(name, operation.type, reason || undefined);
     setSubmitted((list) => [...list, { id: queued.operationId, type: operation.type, reason }]);
-    setChoice(null);
-    deployment.reload();
   };
 
   return (
@@ -230,7 +228,23 @@ export default function RolloutPage() {
 
       {rollout && <RolloutBody rollout={rollout} resolved={status.resolved} now={now} />}
 
-      {choice && <OperationDialog deployment={name} operation={choice} onSubmit={(reason) => submit(choice, reason)} onClose={() => setChoice(null)} />}
+      {choice && (
+        <ConfirmDialog
+          title={`${choice.label} ${name}?`}
+          description={choice.effect}
+          fieldLabel="Reason"
+          placeholder="Why (kept in the rollout's events and the audit log)"
+          disableUntilFilled
+          confirmLabel={`Confirm ${choice.label.toLowerCase()}`}
+          danger={choice.danger}
+          describeRefusal={describeError}
+          onConfirm={(reason) => submit(choice, reason)}
+          onClose={(done) => {
+            setChoice(null);
+            if (done) deployment.reload();
+          }}
+        />
+      )}
     </article>
   );
 }
@@ -244,7 +258,7 @@ function OperationLog({ status, submitted, now }: { status: ReturnType<typeof st
   if (status.pendingOperations.length === 0 && status.operationResults.length === 0 && inFlight.length === 0) return null;
   return (
     <div className="table-scroll">
-      <table className="ops-table" data-testid="operations">
+      <table className="data-table ops-table" data-testid="operations">
         <caption>Queued operations and what the engine made of them, newest first</caption>
         <thead>
           <tr>
@@ -415,7 +429,7 @@ function RolloutBody({ rollout, resolved, now }: { rollout: RolloutStatus; resol
           <p className="muted">No events yet.</p>
         ) : (
           <div className="table-scroll">
-            <table className="events-table">
+            <table className="data-table events-table">
               <caption>
                 {rollout.history.length < rollout.eventSeq ? `The last ${rollout.history.length} of ${rollout.eventSeq} events` : `${events.length} events`}, newest first
               </caption>

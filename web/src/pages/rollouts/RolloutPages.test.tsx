@@ -6,7 +6,7 @@ import { memoryLocation } from 'wouter/memory-location';
 import type { ApiObject } from '../../../../src/client/index.js';
 import { App } from '../../App.js';
 import { TOKEN_KEY } from '../../session.js';
-import { fakeApi, fakeLayout, memoryStorage, TEST_SERVER } from '../../test-support/fake-api.js';
+import { fakeApi, fakeLayout, json, memoryStorage, problem, TEST_SERVER } from '../../test-support/fake-api.js';
 import { deployment, deploymentStatus, measurement, metric, rolloutStatus, run, T0 } from './fixtures.js';
 
 // uPlot draws on a canvas, which jsdom does not have: the chart is checked in the browser test.
@@ -19,28 +19,26 @@ afterEach(cleanup);
 
 const USERS = { rg_admin: { user: 'alice', role: 'admin' as const }, rg_viewer: { user: 'vera', role: 'viewer' as const } };
 
-/** The shared fake API plus GET /deployments/{name} and POST /deployments/{name}/operations. */
+/** The shared fake API (it serves GET /deployments/{name}) plus POST /deployments/{name}/operations. */
 function renderAt(path: string, deployments: ApiObject[], token = 'rg_admin', operate?: (name: string, body: { type: string; reason?: string }) => Response) {
-  const api = fakeApi({ users: USERS, objects: { Deployment: deployments } });
   const posted: Array<{ name: string; body: { type: string; reason?: string } }> = [];
-  const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = new URL(String(input));
-    const one = /^\/api\/v1\/deployments\/([^/]+)(\/operations)?$/.exec(url.pathname);
-    if (one) {
-      const name = decodeURIComponent(one[1]!);
-      const found = (api.objects.Deployment ?? []).find((d) => d.metadata.name === name);
-      if (one[2] && init.method === 'POST') {
-        const body = JSON.parse(String(init.body)) as { type: string; reason?: string };
-        posted.push({ name, body });
-        if (operate) return operate(name, body);
-        return new Response(JSON.stringify({ operationId: 'op-1', deployment: found }), { status: 202, headers: { 'content-type': 'application/json' } });
-      }
-      if (!found) return new Response(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: `no Deployment ${name}` }), { status: 404, headers: { 'content-type': 'application/problem+json' } });
-      return new Response(JSON.stringify(found), { status: 200, headers: { 'content-type': 'application/json' } });
-    }
-    return api.fetch(input, init);
-  }) as typeof fetch;
-  render(<App server={TEST_SERVER} fetch={fetchImpl} storage={memoryStorage({ [TOKEN_KEY]: token })} location={memoryLocation({ path, record: true })} />);
+  const api = fakeApi({
+    users: USERS,
+    objects: { Deployment: deployments },
+    routes: [
+      {
+        method: 'POST',
+        path: /^\/api\/v1\/deployments\/([^/]+)\/operations$/,
+        respond: ({ params: [name = ''], body }) => {
+          const operation = body as { type: string; reason?: string };
+          posted.push({ name, body: operation });
+          if (operate) return operate(name, operation);
+          return json({ operationId: 'op-1', deployment: (api.objects.Deployment ?? []).find((d) => d.metadata.name === name) }, 202);
+        },
+      },
+    ],
+  });
+  render(<App server={TEST_SERVER} fetch={api.fetch} storage={memoryStorage({ [TOKEN_KEY]: token })} location={memoryLocation({ path, record: true })} />);
   return { api, posted };
 }
 
@@ -143,7 +141,7 @@ describe('rollout page', () => {
   });
 
   it("shows the server's refusal in the dialog", async () => {
-    const refuse = () => new Response(JSON.stringify({ type: 'https://rollgate.dev/problems/operation-refused', title: 'Conflict', status: 409, detail: 'the rollout finished: 2.0.0 is stable' }), { status: 409, headers: { 'content-type': 'application/problem+json' } });
+    const refuse = () => problem(409, 'Conflict', 'the rollout finished: 2.0.0 is stable');
     renderAt('/rollouts/shop-2', [progressing()], 'rg_admin', refuse);
     await screen.findByRole('heading', { level: 1, name: 'shop-2' });
     await userEvent.click(screen.getByRole('button', { name: 'Pause' }));

@@ -105,8 +105,8 @@ export default function RolloutsPage() {
             <p>No rollout matches these filters.</p>
           ) : (
             <div className="table-scroll">
-              <table className="rollouts-table">
-                <caption className="rollouts-sr">Rollouts, newest first</caption>
+              <table className="data-table rollouts-table">
+                <caption className="visually-hidden">Rollouts, newest first</caption>
                 <thead>
                   <tr>
                     <th scope="col">Deployment</th>
