@@ -48,9 +48,24 @@ export interface EngineConfig {
 
 export function createEngine(config: EngineConfig) {
   const secrets = createEngineSecrets(config.secrets);
+  const provider = config.secrets?.provider;
   const build =
     config.runtimeFactory ??
-    defaultRuntimeFactory({ logDir: path.join(config.dataDir, 'services'), workingDir: config.workingDir ?? process.cwd(), redact: (text) => secrets.redactor.redact(text) });
+    defaultRuntimeFactory({
+      logDir: path.join(config.dataDir, 'services'),
+      workingDir: config.workingDir ?? process.cwd(),
+      redact: (text) => secrets.redactor.redact(text),
+      // Ansible extraVars secretRefs: resolved by the target at each run, every value redacted everywhere.
+      ...(provider
+        ? {
+            resolveSecret: async (ref) => {
+              const value = await provider.resolve(ref);
+              if (value !== null) secrets.redactor.add([value]);
+              return value;
+            },
+          }
+        : {}),
+    });
   const prometheus = prometheusProviders(config.prometheus);
   const runtimes = createRuntimeRegistry(async (service, spec, environment = 'default') => {
     const runtime = withPrometheus(await build(service, spec, environment), prometheus);

@@ -1,7 +1,7 @@
 /**
  * The data-plane adapters of each service, built from its Service spec on first use and kept for
  * the life of the process: a deploy target, a traffic router and the metric providers analysis
- * reads. Issue-6 adapters (command, Ansible, HAProxy, NGINX, Gateway API) plug in here.
+ * reads. Issue-6 adapters (command, Ansible, Kubernetes, HAProxy, NGINX, Gateway API) plug in here.
  */
 import path from 'node:path';
 import { BuiltinMetricProvider } from '../adapters/metrics/builtin.js';
@@ -10,13 +10,14 @@ import { EmbeddedRouter } from '../adapters/routers/embedded.js';
 import { ProcessTarget } from '../adapters/targets/process.js';
 import { AnsibleTarget } from '../adapters/targets/ansible.js';
 import { CommandTarget } from '../adapters/targets/command.js';
+import { defaultStableDeployment, KubernetesTarget } from '../adapters/targets/kubernetes.js';
 import { GatewayApiRouter } from '../adapters/routers/gateway-api.js';
-import { kubeClientFromKubeConfig } from '../adapters/routers/gateway-api/client.js';
+import { kubeClientFromKubeConfig } from '../adapters/kubernetes/client.js';
 import { HaproxyRouter } from '../adapters/routers/haproxy.js';
 import { NginxRouter } from '../adapters/routers/nginx.js';
 import { durationToMs } from '../core/resources/common.js';
 import type { ServiceSpec } from '../core/resources/service.js';
-import { literalEnv } from '../core/secrets/env.js';
+import { literalEnv, type SecretResolver } from '../core/secrets/env.js';
 import type { DeployTarget } from '../ports/deploy-target.js';
 import type { MetricProvider } from '../ports/metric-provider.js';
 import type { TrafficRouter } from '../ports/traffic-router.js';
@@ -75,6 +76,8 @@ export interface DefaultRuntimeConfig {
   workingDir: string;
   /** Applied to every line a command or Ansible target captures (the secret redactor). */
   redact?: (text: string) => string;
+  /** Resolves the secretRefs of Ansible `extraVars` at each playbook run (the engine's secret provider; values go to the redactor). */
+  resolveSecret?: SecretResolver;
 }
 
 /**
@@ -226,7 +229,7 @@ function scriptedCommon(service: string, environment: string, targetSpec: Script
   };
 }
 
-function buildTarget(service: string, environment: string, targetSpec: ServiceSpec['target'], config: Readonly<DefaultRuntimeConfig>): DeployTarget {
+function buildTarget(service: string, environment: string, targetSpec: ServiceSpec['target'], config: Readonly<DefaultRuntimeConfig>, routerSpec?: RouterSpec): DeployTarget {
   switch (targetSpec.type) {
     case 'process':
       return new ProcessTarget({
@@ -256,9 +259,29 @@ function buildTarget(service: string, environment: string, targetSpec: ServiceSp
         ...(targetSpec.extraVars ? { extraVars: targetSpec.extraVars } : {}),
         ...(targetSpec.health !== undefined ? { health: targetSpec.health } : {}),
         ...(targetSpec.extraArgs ? { extraArgs: targetSpec.extraArgs } : {}),
+        ...(config.resolveSecret ? { resolveSecret: config.resolveSecret } : {}),
+      });
+    case 'kubernetes':
+      return new KubernetesTarget({
+        service,
+        namespace: targetSpec.namespace,
+        deployment: targetSpec.deployment,
+        stableDeployment: targetSpec.stableDeployment ?? defaultStableDeployment(targetSpec.deployment),
+        ...(targetSpec.container ? { container: targetSpec.container } : {}),
+        ...(targetSpec.image ? { image: targetSpec.image } : {}),
+        ...(targetSpec.replicas !== undefined ? { replicas: targetSpec.replicas } : {}),
+        ...(targetSpec.timeout ? { timeoutMs: durationToMs(targetSpec.timeout) } : {}),
+        client: kubeClientFromKubeConfig({
+          ...(targetSpec.kubeconfig ? { kubeconfig: path.resolve(config.workingDir, targetSpec.kubeconfig) } : {}),
+          ...(targetSpec.context ? { context: targetSpec.context } : {}),
+        }),
+        // Behind the Gateway API router, each track's endpoint is the Service the route sends it traffic through.
+        ...(routerSpec?.type === 'gateway-api'
+          ? { services: { stable: routerSpec.stableBackend, canary: routerSpec.canaryBackend, port: routerSpec.port ?? 80, namespace: routerSpec.namespace } }
+          : {}),
       });
     default:
-      throw new Error(`service "${service}": target type "${targetSpec.type}" is not supported yet`);
+      throw new Error(`service "${service}": target type "${(targetSpec as { type: string }).type}" is not supported yet`);
   }
 }
 
@@ -266,7 +289,7 @@ export function defaultRuntimeFactory(config: DefaultRuntimeConfig): RuntimeFact
   const frozen = Object.freeze({ ...config });
   return async (service, spec, environment = DEFAULT_ENVIRONMENT) => {
     const routerSpec: RouterSpec = spec.router ?? { type: 'embedded', listen: '127.0.0.1:0' };
-    const target = buildTarget(service, environment, spec.target, frozen);
+    const target = buildTarget(service, environment, spec.target, frozen, routerSpec);
 
     if (routerSpec.type !== 'embedded') {
       const router = externalRouter(service, routerSpec, frozen.workingDir);

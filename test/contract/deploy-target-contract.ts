@@ -22,6 +22,20 @@ export interface DeployTargetContractSetup {
    * prove that a repeated `ensure` restarted nothing. Optional: endpoints and `restarts` are always checked.
    */
   instanceIdentity?(version: string): Promise<unknown>;
+  /**
+   * Where the test reaches the running instances of `version` ("host:port" each), for a target
+   * whose endpoints are not its instances' addresses (Kubernetes: one Service per track, the
+   * instances are pods — here the emulated API server's). The suite then checks the instances
+   * (count, HTTP, refused once retired) through this, and the endpoints only for their form and
+   * stability. Default: the endpoints, one per instance.
+   */
+  instances?(version: string): Promise<string[]>;
+  /**
+   * The reason `close()` leaves the instances running, for a target that does not own them
+   * (Kubernetes: the cluster runs the Deployments, and a control plane that exits must not scale
+   * production to zero). The close case then checks that they still answer after close.
+   */
+  closeLeavesInstances?: string;
   /** Releases whatever the setup created besides the target (the suite calls `target.close()` itself). */
   teardown(): Promise<void>;
 }
@@ -77,13 +91,18 @@ function splitEndpoint(endpoint: string): [string, number] {
   return [endpoint.slice(0, colon).replace(/^\[|\]$/g, ''), Number(endpoint.slice(colon + 1))];
 }
 
-function expectHealthy(state: VersionState, version: string, replicas = 1): void {
+const ADDRESS = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
+/** `instances`: the addresses from the setup's `instances()`; absent, the endpoints are the instances. */
+function expectHealthy(state: VersionState, version: string, replicas = 1, instances?: string[]): void {
   expect(state.version).toBe(version);
   expect(state.phase).toBe('running');
   expect(state.healthy).toBe(true);
   expect(state.restarts).toBe(0);
-  expect(state.endpoints).toHaveLength(replicas);
-  for (const endpoint of state.endpoints) expect(endpoint).toMatch(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/);
+  for (const endpoint of state.endpoints) expect(endpoint).toMatch(ADDRESS);
+  const reached = instances ?? state.endpoints;
+  expect(reached).toHaveLength(replicas);
+  for (const address of reached) expect(address).toMatch(ADDRESS);
 }
 
 export function describeDeployTargetContract(
@@ -97,6 +116,10 @@ export function describeDeployTargetContract(
     let setup: DeployTargetContractSetup;
     let target: DeployTarget;
     const other = () => setup.otherVersion ?? `${setup.healthyVersion}-b`;
+    /** The addresses of a version's running instances (see `instances` in the setup). */
+    const instancesOf = async (state: VersionState): Promise<string[]> => (setup.instances ? setup.instances(state.version) : state.endpoints);
+    const healthy = async (state: VersionState, version: string, replicas = 1) =>
+      expectHealthy(state, version, replicas, setup.instances ? await setup.instances(version) : undefined);
 
     beforeEach(async () => {
       setup = await makeTarget();
@@ -118,8 +141,8 @@ export function describeDeployTargetContract(
 
     it('ensure returns a healthy running version whose endpoints answer HTTP', { timeout }, async () => {
       const state = await target.ensure({ version: setup.healthyVersion, replicas: 1 });
-      expectHealthy(state, setup.healthyVersion);
-      for (const endpoint of state.endpoints) {
+      await healthy(state, setup.healthyVersion);
+      for (const endpoint of await instancesOf(state)) {
         const response = await httpGet(endpoint);
         expect(response.status).toBeGreaterThanOrEqual(100);
       }
@@ -128,9 +151,11 @@ export function describeDeployTargetContract(
     it('ensure again is idempotent: same endpoints, nothing restarted', { timeout }, async () => {
       const first = await target.ensure({ version: setup.healthyVersion, replicas: 1 });
       const identity = await setup.instanceIdentity?.(setup.healthyVersion);
+      const instances = await instancesOf(first);
       const second = await target.ensure({ version: setup.healthyVersion, replicas: 1 });
-      expectHealthy(second, setup.healthyVersion);
+      await healthy(second, setup.healthyVersion);
       expect(second.endpoints).toEqual(first.endpoints);
+      expect(await instancesOf(second)).toEqual(instances);
       if (setup.instanceIdentity) {
         expect(identity).toBeDefined();
         expect(await setup.instanceIdentity(setup.healthyVersion)).toEqual(identity);
@@ -146,7 +171,7 @@ export function describeDeployTargetContract(
         target.ensure({ version: setup.healthyVersion, replicas: 1 }),
         target.ensure({ version: setup.healthyVersion, replicas: 1 }),
       ]);
-      expectHealthy(a, setup.healthyVersion);
+      await healthy(a, setup.healthyVersion);
       expect(b.endpoints).toEqual(a.endpoints);
       expect((await target.observe()).filter((state) => state.version === setup.healthyVersion)).toHaveLength(1);
     });
@@ -156,10 +181,12 @@ export function describeDeployTargetContract(
         target.ensure({ version: setup.healthyVersion, replicas: 1 }),
         target.ensure({ version: other(), replicas: 1 }),
       ]);
-      expectHealthy(a, setup.healthyVersion);
-      expectHealthy(b, other());
+      await healthy(a, setup.healthyVersion);
+      await healthy(b, other());
       expect(a.endpoints.filter((endpoint) => b.endpoints.includes(endpoint))).toEqual([]);
-      for (const endpoint of [...a.endpoints, ...b.endpoints]) expect((await httpGet(endpoint)).status).toBeGreaterThanOrEqual(100);
+      const [aInstances, bInstances] = [await instancesOf(a), await instancesOf(b)];
+      expect(aInstances.filter((address) => bInstances.includes(address))).toEqual([]);
+      for (const endpoint of [...aInstances, ...bInstances]) expect((await httpGet(endpoint)).status).toBeGreaterThanOrEqual(100);
       const observed = await target.observe();
       const byVersion = new Map(observed.map((state) => [state.version, state]));
       expect(byVersion.get(setup.healthyVersion)?.endpoints).toEqual(a.endpoints);
@@ -171,9 +198,11 @@ export function describeDeployTargetContract(
     it('retire stops one version (its endpoint refuses connections), leaves the other, and is idempotent', { timeout }, async () => {
       const a = await target.ensure({ version: setup.healthyVersion, replicas: 1 });
       const b = await target.ensure({ version: other(), replicas: 1 });
+      const [aInstances, bInstances] = [await instancesOf(a), await instancesOf(b)];
+      expect(aInstances.length).toBeGreaterThan(0);
       await target.retire(setup.healthyVersion);
-      for (const endpoint of a.endpoints) expect(await refusesConnections(endpoint)).toBe(true);
-      for (const endpoint of b.endpoints) expect((await httpGet(endpoint)).status).toBeGreaterThanOrEqual(100);
+      for (const endpoint of aInstances) expect(await refusesConnections(endpoint)).toBe(true);
+      for (const endpoint of bInstances) expect((await httpGet(endpoint)).status).toBeGreaterThanOrEqual(100);
       const observed = await target.observe();
       const retired = observed.find((state) => state.version === setup.healthyVersion);
       expect(retired === undefined || retired.phase === 'stopped').toBe(true);
@@ -187,17 +216,19 @@ export function describeDeployTargetContract(
       const state = await target.ensure({ version: setup.healthyVersion, replicas: 1 });
       await target.retire('never-deployed');
       expect((await target.observe()).map((s) => s.version)).toEqual([setup.healthyVersion]);
-      expect((await httpGet(state.endpoints[0]!)).status).toBeGreaterThanOrEqual(100);
+      expect((await httpGet((await instancesOf(state))[0]!)).status).toBeGreaterThanOrEqual(100);
     });
 
     it('runs the requested number of replicas', { timeout }, async (ctx) => {
       if (!target.capabilities.replicas) ctx.skip('the target declares it cannot run replicas');
       const state = await target.ensure({ version: setup.healthyVersion, replicas: 2 });
-      expectHealthy(state, setup.healthyVersion, 2);
-      expect(new Set(state.endpoints).size).toBe(2);
-      for (const endpoint of state.endpoints) expect((await httpGet(endpoint)).status).toBeGreaterThanOrEqual(100);
+      await healthy(state, setup.healthyVersion, 2);
+      const instances = await instancesOf(state);
+      expect(new Set(instances).size).toBe(2);
+      for (const endpoint of instances) expect((await httpGet(endpoint)).status).toBeGreaterThanOrEqual(100);
       const again = await target.ensure({ version: setup.healthyVersion, replicas: 2 });
       expect(again.endpoints).toEqual(state.endpoints);
+      expect(await instancesOf(again)).toEqual(instances);
     });
 
     it('a version that never becomes healthy ends failed with a message, without disturbing others', { timeout }, async (ctx) => {
@@ -212,7 +243,7 @@ export function describeDeployTargetContract(
       const failed = observed.find((s) => s.version === setup.failingVersion);
       expect(failed === undefined || failed.phase === 'failed').toBe(true);
       expect(observed.find((s) => s.version === setup.healthyVersion)?.healthy).toBe(true);
-      expect((await httpGet(good.endpoints[0]!)).status).toBeGreaterThanOrEqual(100);
+      expect((await httpGet((await instancesOf(good))[0]!)).status).toBeGreaterThanOrEqual(100);
       await target.retire(setup.failingVersion!);
       expect((await target.observe()).find((s) => s.version === setup.failingVersion)).toBeUndefined();
     });
@@ -229,12 +260,18 @@ export function describeDeployTargetContract(
       expect(await target.logs('never-deployed', 50)).toBeNull();
     });
 
-    it('close stops every version and is safe to repeat', { timeout }, async () => {
+    it('close stops every version it owns and is safe to repeat', { timeout }, async () => {
       const a = await target.ensure({ version: setup.healthyVersion, replicas: 1 });
       const b = await target.ensure({ version: other(), replicas: 1 });
+      const instances = [...(await instancesOf(a)), ...(await instancesOf(b))];
       await target.close();
-      for (const endpoint of [...a.endpoints, ...b.endpoints]) expect(await refusesConnections(endpoint)).toBe(true);
-      expect((await target.observe()).filter((state) => state.phase !== 'stopped')).toEqual([]);
+      if (setup.closeLeavesInstances) {
+        for (const endpoint of instances) expect((await httpGet(endpoint)).status, setup.closeLeavesInstances).toBeGreaterThanOrEqual(100);
+        expect((await target.observe()).filter((state) => state.healthy).map((state) => state.version).sort()).toEqual([setup.healthyVersion, other()].sort());
+      } else {
+        for (const endpoint of instances) expect(await refusesConnections(endpoint)).toBe(true);
+        expect((await target.observe()).filter((state) => state.phase !== 'stopped')).toEqual([]);
+      }
       await target.close();
     });
   });

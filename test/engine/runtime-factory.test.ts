@@ -13,6 +13,7 @@ import { NginxRouter } from '../../src/adapters/routers/nginx.js';
 import { HaproxyRouter } from '../../src/adapters/routers/haproxy.js';
 import { AnsibleTarget } from '../../src/adapters/targets/ansible.js';
 import { CommandTarget } from '../../src/adapters/targets/command.js';
+import { KubernetesTarget } from '../../src/adapters/targets/kubernetes.js';
 import { serviceSpecSchema, type ServiceSpec } from '../../src/core/resources/service.js';
 import { createRuntimeRegistry, defaultRuntimeFactory, runtimeKey, specForEnvironment } from '../../src/engine/runtime.js';
 
@@ -71,7 +72,40 @@ describe('defaultRuntimeFactory', () => {
     const ansible = await factory('shop', spec({ target: { type: 'ansible', playbook: 'deploy.playbook', extraVars: { replicas: 2 } } }));
     expect(ansible.target).toBeInstanceOf(AnsibleTarget);
     await ansible.target.close();
-    await expect(factory('shop', spec({ target: { type: 'kubernetes', namespace: 'shop', deployment: 'shop' } }))).rejects.toThrow(/service "shop": target type "kubernetes" is not supported yet/);
+    const unknown = { ...spec({}), target: { type: 'nomad', job: 'shop' } } as unknown as ServiceSpec;
+    await expect(factory('shop', unknown)).rejects.toThrow(/service "shop": target type "nomad" is not supported yet/);
+  });
+
+  it('builds a kubernetes target from a kubeconfig: its tracks, image and timeout, and the Gateway API router\'s Services as endpoints', async () => {
+    const kubeconfig = path.join(dir, 'kubeconfig-k8s');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: local, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+        'users: [{name: rollgate, user: {token: t}}]',
+        'contexts: [{name: local, context: {cluster: local, user: rollgate}}]',
+        'current-context: local',
+      ].join('\n'),
+    );
+    const kubernetes = { type: 'kubernetes', namespace: 'shop', deployment: 'shop-canary', kubeconfig: 'kubeconfig-k8s' };
+    await expect(factory('shop', spec({ target: { ...kubernetes, kubeconfig: 'missing-kubeconfig' } }))).rejects.toThrow(/missing-kubeconfig/);
+
+    const plain = await factory('shop', spec({ target: { ...kubernetes, image: 'registry.example/shop:{version}', timeout: '90s', replicas: 3, container: 'app' } }));
+    expect(plain.target).toBeInstanceOf(KubernetesTarget);
+    const target = plain.target as KubernetesTarget;
+    expect(target.config).toMatchObject({ service: 'shop', namespace: 'shop', deployment: 'shop-canary', stableDeployment: 'shop-stable', image: 'registry.example/shop:{version}', timeoutMs: 90_000, replicas: 3, container: 'app' });
+    expect(target.config.services).toBeUndefined();
+    expect(target.capabilities).toEqual({ replicas: true, logs: false });
+    await plain.close();
+
+    const gateway = { type: 'gateway-api', namespace: 'edge', httpRoute: 'shop', stableBackend: 'shop-stable', canaryBackend: 'shop-canary', port: 8080, kubeconfig: 'kubeconfig-k8s' };
+    const routed = await factory('shop', spec({ target: { ...kubernetes, stableDeployment: 'shop-main' }, router: gateway }), 'prod');
+    expect(routed.router).toBeInstanceOf(GatewayApiRouter);
+    expect((routed.target as KubernetesTarget).config).toMatchObject({ stableDeployment: 'shop-main', services: { stable: 'shop-stable', canary: 'shop-canary', port: 8080, namespace: 'edge' } });
+    await routed.close();
+    expect(() => serviceSpecSchema.parse({ owner: 'team', target: { ...kubernetes, stableDeployment: 'shop-canary' } })).toThrow(/must name another Deployment/);
   });
 
   it('gives each environment its own data plane, with its overrides', async () => {

@@ -22,7 +22,7 @@
  * the route it would apply, and verify() returns null (capabilities.verify is false).
  */
 import type { Backends, HeaderRoute, RouterCapabilities, RouterState, TrafficRouter } from '../../ports/traffic-router.js';
-import { KubeApiError, type KubeClient } from './gateway-api/client.js';
+import { APPLY_CONTENT_TYPE, KubeApiError, type KubeClient } from '../kubernetes/client.js';
 import {
   FIELD_MANAGER,
   headerMatchesFor,
@@ -34,7 +34,7 @@ import {
   type HttpRouteTarget,
 } from './gateway-api/render.js';
 
-export { kubeClientFromKubeConfig, KubeApiError, type KubeClient, type KubeConfigClientOptions } from './gateway-api/client.js';
+export { kubeClientFromKubeConfig, KubeApiError, type KubeClient, type KubeConfigClientOptions } from '../kubernetes/client.js';
 export { renderHttpRoute, readRouterState, httpRoutePath, type DesiredRouting, type HttpRoute, type HttpRouteTarget } from './gateway-api/render.js';
 
 export interface GatewayApiRouterConfig extends HttpRouteTarget {
@@ -42,8 +42,7 @@ export interface GatewayApiRouterConfig extends HttpRouteTarget {
   client: KubeClient | null;
 }
 
-/** The content type of a server-side apply request. Its body here is JSON, which is YAML. */
-export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
+export { APPLY_CONTENT_TYPE } from '../kubernetes/client.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

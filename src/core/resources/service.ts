@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envSchema } from '../secrets/env.js';
+import { envSchema, secretRefSchema } from '../secrets/env.js';
 import { durationSchema, nameSchema } from './common.js';
 
 const healthCheckSchema = z.strictObject({
@@ -52,7 +52,16 @@ export const ansibleTargetSchema = z.strictObject({
   type: z.literal('ansible'),
   playbook: z.string().min(1),
   inventory: z.string().min(1).optional(),
-  extraVars: z.record(z.string().regex(/^(?!rollgate_)[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name not starting with rollgate_'), z.unknown()).optional(),
+  /** Values are JSON; `{ secretRef: { name, key } }` is a secret, resolved at each run (docs/secrets.md). */
+  extraVars: z
+    .record(
+      z.string().regex(/^(?!rollgate_)[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name not starting with rollgate_'),
+      z.union([
+        z.strictObject({ secretRef: secretRefSchema }),
+        z.unknown().refine((value) => !(typeof value === 'object' && value !== null && !Array.isArray(value) && 'secretRef' in value), 'a secret reference is { secretRef: { name, key } }'),
+      ]),
+    )
+    .optional(),
   health: z.boolean().optional(),
   healthCheck: stepHealthSchema.optional(),
   timeout: durationSchema.optional(),
@@ -63,11 +72,47 @@ export const ansibleTargetSchema = z.strictObject({
   env: envSchema.optional(),
 });
 
+/**
+ * Two existing Deployments, one per track (docs/adr/0006-kubernetes-target.md): a new version runs
+ * on the canary track first and, at promotion, on the stable track. Rollgate server-side applies
+ * (field manager `rollgate`) their `spec.replicas`, the container's `image` and `env`, and the pod
+ * template annotation `rollgate.dev/version`; it never creates or deletes them.
+ */
 export const kubernetesTargetSchema = z.strictObject({
   type: z.literal('kubernetes'),
+  /** Namespace of both Deployments. */
   namespace: z.string().min(1),
+  /** The canary track: the Deployment a new version runs on first. */
   deployment: z.string().min(1),
-  container: z.string().optional(),
+  /** The stable track (default: `deployment` with its `-canary` suffix replaced by `-stable`, or `<deployment>-stable`). */
+  stableDeployment: z.string().min(1).optional(),
+  /** The container that runs the version (default: the pod template's only container). */
+  container: z.string().min(1).optional(),
+  /**
+   * Image reference with `{version}` where the version goes, e.g. `ghcr.io/stefanprodan/podinfo:{version}`.
+   * Default: the container's current image with its tag set to the version. A deployment with an
+   * artifact digest runs `<image>@<digest>` (unless the image already names a digest).
+   */
+  image: z
+    .string()
+    .regex(/\{version\}/, 'must contain {version}')
+    .regex(/^[^\s]+$/, 'must not contain white space')
+    .optional(),
+  /**
+   * Pods a track runs while it serves a version, whatever count the engine asks for (a rollout
+   * asks for 1 today). Absent: the engine's count.
+   */
+  replicas: z.number().int().min(1).optional(),
+  /** How long ensure waits for a track to finish rolling out before it reports the version still starting (default 60s). */
+  timeout: durationSchema.optional(),
+  /** kubeconfig file (relative: to the working dir); absent: $KUBECONFIG, ~/.kube/config, in-cluster. */
+  kubeconfig: z.string().min(1).optional(),
+  /** kubeconfig context; absent: its current-context. */
+  context: z.string().min(1).optional(),
+}).superRefine((target, ctx) => {
+  if (target.stableDeployment !== undefined && target.stableDeployment === target.deployment) {
+    ctx.addIssue({ code: 'custom', path: ['stableDeployment'], message: 'must name another Deployment than `deployment` (the canary track)' });
+  }
 });
 
 export const targetSchema = z.discriminatedUnion('type', [

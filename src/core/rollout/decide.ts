@@ -898,6 +898,12 @@ function promote(ctx: Ctx, plan: Plan, actor: string): void {
   }
   const previous = status.stableVersion;
   const version = status.canaryVersion;
+  // The new version is about to serve as the stable one: ensured with role `stable` before the
+  // router moves, so a target that places versions by role (Kubernetes tracks: the stable track
+  // is rolled to the verified image) has it ready there. Running targets leave it as it is.
+  if (plan.kind !== 'direct') {
+    emit(ctx, 'promote', `ensureStable=${version}`, { type: 'ensureVersion', version, replicas: plan.replicas, role: 'stable', canaryWeight: 100 });
+  }
   emit(ctx, 'promote', `markStable=${version}`, { type: 'markStable', version, previous });
   status.stableVersion = version;
   status.previousStableVersion = previous;

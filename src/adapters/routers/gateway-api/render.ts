@@ -36,7 +36,7 @@
 import type { HeaderMatch, HeaderRoute, RouterState } from '../../../ports/traffic-router.js';
 
 export const GATEWAY_API_VERSION = 'gateway.networking.k8s.io/v1';
-export const FIELD_MANAGER = 'rollgate';
+export { FIELD_MANAGER } from '../../kubernetes/client.js';
 /** Sum of the two backend weights of the weighted rule: percent × 1000. */
 export const WEIGHT_TOTAL = 100_000;
 
