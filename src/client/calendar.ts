@@ -26,6 +26,9 @@ const calendarChangeSchema = z.looseObject({
   businessServices: z.array(z.string()).default([]),
   plannedStartMs: z.number(),
   plannedEndMs: z.number(),
+  /** The planned interval in ISO 8601, UTC (the same instants as plannedStartMs / plannedEndMs). */
+  plannedStart: z.string().optional(),
+  plannedEnd: z.string().optional(),
   risk: z.string().nullable().default(null),
   pendingGroups: z.array(z.string()).default([]),
   production: z.boolean().nullable().default(null),
@@ -54,19 +57,29 @@ const unscheduledSchema = z.looseObject({
   pendingGroups: z.array(z.string()).default([]),
 });
 
+/** A change left off the calendar because its planned start or end is not a valid time. */
+const ignoredSchema = z.looseObject({ name: z.string(), reason: z.string() });
+
 export const calendarResponseSchema = z.looseObject({
   from: z.string(),
   to: z.string(),
+  /** The range [from, to) in epoch milliseconds, as the server computed it. */
+  fromMs: z.number().optional(),
+  toMs: z.number().optional(),
   environment: z.string().optional(),
   windows: z.array(calendarWindowSchema).default([]),
   changes: z.array(calendarChangeSchema).default([]),
   conflicts: z.array(conflictSchema).default([]),
+  /** Changes with planned times that are not valid times: neither on the calendar nor unscheduled. */
+  ignored: z.array(ignoredSchema).default([]),
   unscheduled: z.array(unscheduledSchema).default([]),
 });
 export type CalendarResponse = z.output<typeof calendarResponseSchema>;
 export type CalendarWindowWire = CalendarResponse['windows'][number];
 export type CalendarChangeWire = CalendarResponse['changes'][number];
 export type CalendarConflictWire = CalendarResponse['conflicts'][number];
+export type CalendarIgnoredWire = CalendarResponse['ignored'][number];
+export type CalendarUnscheduledWire = CalendarResponse['unscheduled'][number];
 
 export interface CalendarQuery {
   /** ISO 8601 datetime with an offset; the server's default is now. */

@@ -16,6 +16,7 @@ import {
   tokenListSchema,
   type ApplyResult,
   type AuditEventWire,
+  type AuditListQuery,
   type AuditVerifyResult,
   type ChangeEvent,
   type Problem,
@@ -39,7 +40,7 @@ import { usersApi, type UsersApi } from './users.js';
 
 export { ApiError, ConnectionError, UnexpectedResponseError } from './errors.js';
 export { SseParser, type SseMessage } from './sse.js';
-export type { ApplyResult, AuditEventWire, AuditVerifyResult, ChangeEvent, Problem, TokenCreated, TokenInfo } from '../core/api.js';
+export type { ApplyResult, AuditEventWire, AuditListQuery, AuditOrder, AuditVerifyResult, ChangeEvent, Problem, TokenCreated, TokenInfo } from '../core/api.js';
 
 export interface ClientConfig {
   /** Base URL of the server, e.g. `http://127.0.0.1:7070` (a path prefix is kept). */
@@ -81,15 +82,6 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-export interface AuditListQuery {
-  /** Only events after this seq; pass a page's `nextCursor` here for the next page. */
-  afterSeq?: number;
-  limit?: number;
-  kind?: string;
-  name?: string;
-  actor?: string;
-}
-
 export interface EventsOptions {
   /** Aborting ends the iteration (the pending `next()` rejects with the abort reason). */
   signal?: AbortSignal;
@@ -118,7 +110,10 @@ export interface RollgateClient {
   delete(kind: KindName, name: string, version?: number): Promise<boolean>;
   apply(documents: Record<string, unknown>[], options?: { dryRun?: boolean }): Promise<ApplyResult>;
   audit: {
-    /** One page, ascending by seq; `nextCursor` is the `afterSeq` of the next page. */
+    /**
+     * One page, ascending by seq (newest first with `order: 'desc'`); `nextCursor` is the
+     * `afterSeq` of the next page (its `beforeSeq` with `order: 'desc'`).
+     */
     list(query?: AuditListQuery): Promise<Page<AuditEventWire>>;
     verify(): Promise<AuditVerifyResult>;
   };

@@ -13,14 +13,18 @@ import {
   type ReleaseOverview,
 } from '../core/governance/release-wire.js';
 import { API_VERSION } from '../core/resources/common.js';
-import type { ReleaseSpec } from '../core/resources/release.js';
+import type { releaseSpecSchema } from '../core/resources/release.js';
 import type { Call } from './call.js';
 
 export type ReleaseObject = z.infer<typeof releaseObjectSchema>;
 export type { GoNoGoView, ReleaseOverview };
 
-/** What `create` sends as the spec: the Release spec as a user writes it (defaults may be left out). */
-export type ReleaseSpecInput = Omit<Partial<ReleaseSpec>, 'version'> & { version: string };
+/**
+ * What `create` sends as the spec: the Release spec as a user writes it, the schema's input type, so
+ * every field with a default may be left out, nested ones too (a go/no-go criterion's `required`, a
+ * sign-off's `count`, `components`, `scope`, `goNoGo.criteria`).
+ */
+export type ReleaseSpecInput = z.input<typeof releaseSpecSchema>;
 
 const releasePath = (name: string) => `${API_PREFIX}/releases/${encodeURIComponent(name)}`;
 

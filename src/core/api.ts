@@ -69,7 +69,47 @@ export const auditEventSchema = z.object({
 });
 export type AuditEventWire = z.infer<typeof auditEventSchema>;
 
+/**
+ * `nextCursor` is the page's last seq: the next page in the same order is `afterSeq=<nextCursor>`
+ * (ascending) or `beforeSeq=<nextCursor>` (`order=desc`); null on the last page.
+ */
 export const auditPageSchema = z.object({ items: z.array(auditEventSchema), nextCursor: z.string().nullable() });
+
+export const AUDIT_ORDERS = ['asc', 'desc'] as const;
+export type AuditOrder = (typeof AUDIT_ORDERS)[number];
+
+/** Query parameters of `GET /api/v1/audit`. */
+export const auditListQuerySchema = z.object({
+  /** Only events with seq greater than this. */
+  afterSeq: z.coerce.number().int().min(0).optional(),
+  /** Only events with seq less than this. */
+  beforeSeq: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  kind: z.string().min(1).optional(),
+  name: z.string().min(1).optional(),
+  actor: z.string().min(1).optional(),
+  /** Exact action (`change.create`), or a prefix with a trailing `*` (`rollout.*`). */
+  action: z.string().min(1).optional(),
+  /** `asc` (default): oldest first; `desc`: newest first. */
+  order: z.enum(AUDIT_ORDERS).optional(),
+});
+
+/** What a caller passes for `GET /api/v1/audit` (the typed client's `audit.list`). */
+export interface AuditListQuery {
+  /** Only events after this seq; with the default order, pass a page's `nextCursor` here for the next page. */
+  afterSeq?: number;
+  /** Only events before this seq; with `order: 'desc'`, pass a page's `nextCursor` here for the next (older) page. */
+  beforeSeq?: number;
+  /** 1..1000; default 100. */
+  limit?: number;
+  kind?: string;
+  name?: string;
+  actor?: string;
+  /** Exact action, or a prefix ending in `*` (`rollout.*`: every rollout operation and event). */
+  action?: string;
+  /** `asc` (default): oldest first; `desc`: newest first. */
+  order?: AuditOrder;
+}
 
 export const auditVerifySchema = z.object({
   ok: z.boolean(),

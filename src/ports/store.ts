@@ -86,10 +86,16 @@ export interface ObjectRepository {
 export interface AuditQuery {
   /** Only events with seq greater than this. */
   afterSeq?: number;
+  /** Only events with seq less than this (with `order: 'desc'`, the previous page's last seq). */
+  beforeSeq?: number;
   limit?: number;
   kind?: string;
   name?: string;
   actor?: string;
+  /** Exact action, or every action starting with the text before a trailing `*` (`rollout.*`). */
+  action?: string;
+  /** By seq: `asc` (default, oldest first) or `desc` (newest first). */
+  order?: 'asc' | 'desc';
 }
 
 export interface AuditRepository {
@@ -98,7 +104,7 @@ export interface AuditRepository {
    * links it to the current head and returns it. Not safe to repeat (each call is one event).
    */
   append(event: Omit<AuditEventBody, 'seq'>): Promise<ChainedAuditEvent>;
-  /** Ascending by seq. */
+  /** Ascending by seq, or descending with `order: 'desc'`. */
   list(query?: AuditQuery): Promise<ChainedAuditEvent[]>;
   /** null: the log is empty. */
   head(): Promise<ChainedAuditEvent | null>;

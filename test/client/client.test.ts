@@ -141,6 +141,8 @@ describe('createClient: apply, audit, tokens', () => {
     expect(page).toEqual({ items: [event], nextCursor: '4' });
     expect(Object.fromEntries(stub.requests[0]!.query)).toEqual({ afterSeq: '3', limit: '1', kind: 'Service', actor: 'token:admin' });
     expect(await client.audit.verify()).toEqual({ ok: false, checked: 3, brokenAt: 2, reason: 'hash mismatch' });
+    await client.audit.list({ order: 'desc', beforeSeq: 40, limit: 50, action: 'rollout.*', name: 'checkout' });
+    expect(Object.fromEntries(stub.requests.at(-1)!.query)).toEqual({ order: 'desc', beforeSeq: '40', limit: '50', action: 'rollout.*', name: 'checkout' });
   });
 
   it('tokens: create, list and revoke', async () => {

@@ -463,6 +463,58 @@ export function describeStoreContract(label: string, openFreshStore: () => Promi
         const tail = await store.read.audit.list({ afterSeq: 2 });
         expect(verifyChain(tail, all[1]!.hash, 3)).toMatchObject({ ok: true, checked: 3 });
       });
+
+      it('lists newest first with order desc, bounded by beforeSeq and afterSeq, with the same filters', async () => {
+        for (let n = 1; n <= 7; n++) await store.read.audit.append(event(n, { actor: n % 2 ? 'alice' : 'bob', kind: n <= 4 ? 'Service' : 'Release' }));
+        const seqs = async (query: Parameters<Store['read']['audit']['list']>[0]) => (await store.read.audit.list(query)).map((e) => e.seq);
+
+        expect(await seqs({ order: 'desc' })).toEqual([7, 6, 5, 4, 3, 2, 1]);
+        expect(await seqs({ order: 'asc' })).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(await seqs({ order: 'desc', limit: 3 })).toEqual([7, 6, 5]);
+        expect(await seqs({ order: 'desc', limit: 3, beforeSeq: 5 })).toEqual([4, 3, 2]);
+        expect(await seqs({ order: 'desc', beforeSeq: 1 })).toEqual([]);
+        expect(await seqs({ order: 'desc', beforeSeq: 7, afterSeq: 3 })).toEqual([6, 5, 4]);
+        expect(await seqs({ beforeSeq: 4 })).toEqual([1, 2, 3]);
+        expect(await seqs({ order: 'desc', actor: 'alice', limit: 2 })).toEqual([7, 5]);
+        expect(await seqs({ order: 'desc', actor: 'alice', beforeSeq: 5 })).toEqual([3, 1]);
+        expect(await seqs({ order: 'desc', kind: 'Service', actor: 'bob' })).toEqual([4, 2]);
+
+        // Newest first, page by page: each page's last seq is the next page's beforeSeq.
+        const pages: number[][] = [];
+        let beforeSeq: number | undefined;
+        for (;;) {
+          const page = await seqs({ order: 'desc', limit: 3, ...(beforeSeq !== undefined ? { beforeSeq } : {}) });
+          if (page.length === 0) break;
+          pages.push(page);
+          beforeSeq = page.at(-1);
+        }
+        expect(pages).toEqual([[7, 6, 5], [4, 3, 2], [1]]);
+      });
+
+      it('filters by action, exactly or by a prefix ending in *, case-sensitively and with % and _ taken literally', async () => {
+        const actions = ['create', 'rollout.Promote', 'rollout.abort', 'rollouts.sync', 'Rollout.abort', 'release.promote', '50%_done', '50x_done', 'évènement.créé', 'rollout.'];
+        for (const [index, action] of actions.entries()) await store.read.audit.append(event(index + 1, { action, actor: index % 2 ? 'bob' : 'alice' }));
+        const listed = async (query: Parameters<Store['read']['audit']['list']>[0]) => (await store.read.audit.list(query)).map((e) => e.action);
+
+        expect(await listed({ action: 'create' })).toEqual(['create']);
+        expect(await listed({ action: 'rollout.abort' })).toEqual(['rollout.abort']);
+        expect(await listed({ action: 'rollout' })).toEqual([]);
+        expect(await listed({ action: 'rollout.*' })).toEqual(['rollout.Promote', 'rollout.abort', 'rollout.']);
+        expect(await listed({ action: 'rollout*' })).toEqual(['rollout.Promote', 'rollout.abort', 'rollouts.sync', 'rollout.']);
+        expect(await listed({ action: 'Rollout.*' })).toEqual(['Rollout.abort']);
+        expect(await listed({ action: 'rollout.P*' })).toEqual(['rollout.Promote']);
+        expect(await listed({ action: 'rollout.p*' })).toEqual([]);
+        expect(await listed({ action: '50%*' })).toEqual(['50%_done']);
+        expect(await listed({ action: '50_*' })).toEqual([]);
+        expect(await listed({ action: 'évènement.*' })).toEqual(['évènement.créé']);
+        expect(await listed({ action: '*' })).toEqual(actions);
+        // A * that does not end the text is taken literally.
+        expect(await listed({ action: 'rollout.*abort' })).toEqual([]);
+        // With the other filters, newest first.
+        expect(await listed({ action: 'rollout.*', order: 'desc' })).toEqual(['rollout.', 'rollout.abort', 'rollout.Promote']);
+        expect(await listed({ action: 'rollout*', actor: 'bob', order: 'desc' })).toEqual(['rollout.', 'rollouts.sync', 'rollout.Promote']);
+        expect(await listed({ action: 'rollout.*', order: 'desc', beforeSeq: 10, limit: 1 })).toEqual(['rollout.abort']);
+      });
     });
 
     describe('tokens', () => {

@@ -72,6 +72,49 @@ describe('audit', () => {
     expect(second.body.nextCursor).toBeNull();
   });
 
+  it('pages newest first with order=desc: nextCursor is the next page\'s beforeSeq', async () => {
+    server = await startTestServer();
+    for (const name of ['a', 'b', 'c', 'd']) await server.json('POST', '/api/v1/environments', { body: doc('Environment', name, {}) });
+    // seq 1 is the admin token's creation; 2..5 the environments.
+    const first = await server.json('GET', '/api/v1/audit?order=desc&limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((event: any) => event.seq)).toEqual([5, 4]);
+    expect(first.body.nextCursor).toBe('4');
+    const second = await server.json('GET', `/api/v1/audit?order=desc&limit=2&beforeSeq=${first.body.nextCursor}`);
+    expect(second.body.items.map((event: any) => event.seq)).toEqual([3, 2]);
+    expect(second.body.nextCursor).toBe('2');
+    const third = await server.json('GET', `/api/v1/audit?order=desc&limit=2&beforeSeq=${second.body.nextCursor}`);
+    expect(third.body.items.map((event: any) => event.seq)).toEqual([1]);
+    expect(third.body.nextCursor).toBeNull();
+    // Filters apply in either order; ascending stays the default.
+    expect((await events(server, '&order=desc&kind=Environment')).map((event) => event.name)).toEqual(['d', 'c', 'b', 'a']);
+    expect((await events(server, '&order=asc&kind=Environment')).map((event) => event.name)).toEqual(['a', 'b', 'c', 'd']);
+    expect((await events(server, '&beforeSeq=3')).map((event) => event.seq)).toEqual([1, 2]);
+    expect((await events(server, '&order=desc&afterSeq=2&beforeSeq=5')).map((event) => event.seq)).toEqual([4, 3]);
+  });
+
+  it('filters by action, exactly or by a prefix with a trailing *', async () => {
+    server = await startTestServer();
+    await server.json('POST', '/api/v1/environments', { body: doc('Environment', 'prod', {}) });
+    await server.json('PUT', '/api/v1/environments/prod', { body: doc('Environment', 'prod', { production: true }) });
+    await server.json('POST', '/api/v1/tokens', { body: { name: 'ci', role: 'deployer' } });
+    await server.json('DELETE', '/api/v1/tokens/ci');
+    const actions = async (query: string) => (await events(server!, query)).map((event) => event.action);
+    expect(await actions('&action=update')).toEqual(['update']);
+    expect(await actions('&action=token.*')).toEqual(['token.create', 'token.create', 'token.revoke']);
+    expect(await actions(`&action=${encodeURIComponent('token.*')}&order=desc`)).toEqual(['token.revoke', 'token.create', 'token.create']);
+    expect(await actions('&action=token.*&actor=token:admin')).toEqual(['token.create', 'token.revoke']);
+    expect(await actions('&action=token')).toEqual([]);
+  });
+
+  it('refuses an unknown order and a beforeSeq below 1', async () => {
+    server = await startTestServer();
+    for (const query of ['order=newest', 'beforeSeq=0', 'beforeSeq=x', 'action=']) {
+      const response = await server.json('GET', `/api/v1/audit?${query}`);
+      expect(response.status, query).toBe(400);
+    }
+  });
+
   it('verifies across pages, continuing from each page head', async () => {
     server = await startTestServer();
     for (let i = 0; i < 6; i++) await server.json('POST', '/api/v1/environments', { body: doc('Environment', `e${i}`, {}) });

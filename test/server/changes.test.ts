@@ -435,6 +435,21 @@ describe('CAB view', () => {
     expect([...starts].sort()).toEqual(starts);
   });
 
+  it('carries each waiting change\'s services, business services and evidence (no read per change needed)', async () => {
+    const evidence = [
+      { title: 'Load test report', link: 'https://ci.example/reports/88', kind: 'test-report' },
+      { title: 'SBOM', link: 'artifacts/sbom.json', kind: 'sbom' },
+    ];
+    const name = await inAuthorize({ services: ['checkout'], businessServices: ['payments', 'web-shop'], evidence, plannedStart: iso(200), plannedEnd: iso(201) });
+    const bare = await inAuthorize({ plannedStart: iso(210), plannedEnd: iso(211) });
+    const items = (await server.json('GET', '/api/v1/cab', as('viewer'))).body.items;
+    expect(items.find((item: { name: string }) => item.name === name)).toMatchObject({ services: ['checkout'], businessServices: ['payments', 'web-shop'], evidence });
+    // As on the record (the server fills business services in from the Services when none are given).
+    const bareSpec = (await getChange(bare)).spec;
+    expect(bareSpec.businessServices).toEqual(['online-store']);
+    expect(items.find((item: { name: string }) => item.name === bare)).toMatchObject({ services: ['checkout'], businessServices: bareSpec.businessServices, evidence: [] });
+  });
+
   it('reports calendar conflicts of a waiting change (another change on the same service and window)', async () => {
     const a = await inAuthorize({ plannedStart: iso(100), plannedEnd: iso(102) });
     const b = await inAuthorize({ plannedStart: iso(101), plannedEnd: iso(103) });

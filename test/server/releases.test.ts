@@ -335,6 +335,8 @@ describe('go / no-go', () => {
     expect(view.canGo).toBe(false);
     expect(view.blocking).toEqual(['migration', 'staging-analysis', 'e2e', 'compliance-signoff']);
     expect(view.lastDecision).toBeNull();
+    // A manual criterion names the group whose sign-off meets it; automatic ones do not.
+    expect(view.criteria.map((c: any) => c.signoff ?? null)).toEqual([null, null, null, null, { group: 'compliance', count: 1 }]);
     // Another environment: no stage criteria there.
     const staging = (await s.json('GET', '/api/v1/releases/r1/go-no-go?environment=staging')).body;
     expect(staging.criteria.map((c: any) => c.id)).toEqual(['staging-analysis', 'e2e', 'coverage', 'compliance-signoff']);
@@ -484,6 +486,8 @@ describe('overview', () => {
     expect(overview.freeze).toEqual({ freezeDate: FREEZE, frozen: true, message: `scope is frozen since ${FREEZE}` });
     expect(overview.results.map((r: any) => r.name)).toEqual(['e2e']);
     expect(overview.goNoGo.map((v: any) => [v.environment, v.canGo])).toEqual([['prod', false]]);
+    // The pending compliance sign-off says which group gives it (the UI offers members a button).
+    expect(overview.goNoGo[0].criteria.find((c: any) => c.id === 'compliance-signoff')).toMatchObject({ kind: 'manual', state: 'pending', signoff: { group: 'compliance', count: 1 } });
     expect(overview.promotionPath.map((stage: any) => [stage.environment, stage.production, stage.promoted, stage.change])).toEqual([
       ['dev', false, true, null],
       ['staging', false, true, 'chg-1'],

@@ -19,6 +19,7 @@ describeWithSystemBinary(CHROMIUM, 'releases and audit pages in Chromium', (exec
     const { client } = session;
     await client.apply([
       doc('User', 'dave', { displayName: 'Dave (head of releases)', groups: ['release-managers'] }),
+      doc('User', 'carol', { displayName: 'Carol (compliance)', groups: ['compliance'] }),
       doc('Environment', 'dev', {}),
       doc('Environment', 'staging', {}),
       doc('Environment', 'prod', { production: true }),
@@ -38,7 +39,7 @@ describeWithSystemBinary(CHROMIUM, 'releases and audit pages in Chromium', (exec
           { title: 'Settle payments in several currencies', classification: 'enhancement', link: 'https://tracker.example/PAY-12' },
           { title: 'Reject negative amounts', classification: 'defect-fix' },
         ],
-        goNoGo: { environment: 'prod', criteria: [{ id: 'coverage', required: true, description: 'coverage at least 80%', result: { name: 'coverage', type: 'coverage', min: 80 } }, { id: 'load-test', required: true, result: { name: 'load-test', type: 'benchmark', max: 250 } }] },
+        goNoGo: { environment: 'prod', criteria: [{ id: 'coverage', required: true, description: 'coverage at least 80%', result: { name: 'coverage', type: 'coverage', min: 80 } }, { id: 'load-test', result: { name: 'load-test', type: 'benchmark', max: 250 } }] },
       },
       { name: 'ledger-1-1-0' },
     );
@@ -113,6 +114,28 @@ describeWithSystemBinary(CHROMIUM, 'releases and audit pages in Chromium', (exec
     session.consoleErrors.length = 0;
   });
 
+  it('lets a compliance member sign the release off from its page', async () => {
+    const { page, serve } = session;
+    const carol = await session.client.tokens.create({ name: 'carol-token', role: 'approver', user: 'carol' });
+    await session.signOut();
+    await session.signIn(carol.token);
+    await page.goto(`${serve.url}/releases/ledger-1-1-0`);
+    const prod = page.getByTestId('gonogo-prod');
+    const row = prod.getByRole('row', { name: /compliance-signoff/ });
+    await row.getByRole('button', { name: 'Sign off for compliance…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Sign off ledger-1-1-0 for compliance' });
+    await dialog.getByLabel(/Comment/).fill('EU reporting reviewed');
+    await dialog.getByRole('button', { name: 'Sign off' }).click();
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    await expect.poll(() => row.textContent()).toMatch(/met.*manual.*yes.*signed off by carol for compliance/);
+    expect(await row.getByRole('button').count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Go / no-go' }).textContent()).toMatch(/compliance: carol, .* — “EU reporting reviewed”/);
+    expect((await session.client.releases.overview('ledger-1-1-0')).signoffs).toMatchObject([{ group: 'compliance', user: 'carol', comment: 'EU reporting reviewed' }]);
+    expect(session.consoleErrors).toEqual([]);
+    await session.signOut();
+    await session.signIn();
+  });
+
   it('shows the audit log newest first, searchable, with the chain verified', async () => {
     const { page, serve } = session;
     await page.goto(`${serve.url}/audit`);
@@ -136,6 +159,19 @@ describeWithSystemBinary(CHROMIUM, 'releases and audit pages in Chromium', (exec
     await expect.poll(() => page.getByTestId('audit-count').textContent()).toMatch(new RegExp(`^1 of ${filtered} loaded events match`));
     await page.getByRole('button', { name: /^Details of event/ }).first().click();
     expect(await page.locator('pre.audit-json').textContent()).toContain('"version"');
+
+    // Server-side: an action prefix, the release's workflow events only (its creation is left out).
+    await page.getByLabel('Search loaded events').fill('');
+    await page.getByLabel('Action').fill('release.*');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => new URL(page.url()).search).toBe('?kind=Release&name=ledger-1-1-0&action=release.*');
+    await expect
+      .poll(async () => {
+        const actions = await page.locator('td[data-label="Action"]').allTextContents();
+        return actions.length > 0 && actions.length < filtered && actions.every((action) => action.startsWith('release.'));
+      })
+      .toBe(true);
+    expect(await page.locator('td[data-label="Action"]').allTextContents()).toEqual(expect.arrayContaining(['release.result', 'release.promote']));
 
     // Live: a new event appears without a reload.
     await page.getByRole('button', { name: 'Clear' }).click();

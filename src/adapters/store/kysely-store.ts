@@ -333,10 +333,22 @@ function auditRepository(db: Kysely<Database>, ctx: Context): AuditRepository {
     async list(query: AuditQuery = {}) {
       let select = db.selectFrom('audit_events').selectAll();
       if (query.afterSeq !== undefined) select = select.where('seq', '>', query.afterSeq);
+      if (query.beforeSeq !== undefined) select = select.where('seq', '<', query.beforeSeq);
       if (query.kind !== undefined) select = select.where('kind', '=', query.kind);
       if (query.name !== undefined) select = select.where('name', '=', query.name);
       if (query.actor !== undefined) select = select.where('actor', '=', query.actor);
-      const rows = await select.orderBy('seq').limit(clampLimit(query.limit)).execute();
+      if (query.action !== undefined) {
+        if (query.action.endsWith('*')) {
+          // A prefix. Not LIKE: SQLite's LIKE ignores ASCII case and PostgreSQL's does not, and
+          // `%` / `_` in the prefix would need escaping. substr counts characters (code points) in both.
+          const prefix = query.action.slice(0, -1);
+          const length = [...prefix].length;
+          if (length > 0) select = select.where(sql<string>`substr(action, 1, ${length})`, '=', prefix);
+        } else {
+          select = select.where('action', '=', query.action);
+        }
+      }
+      const rows = await select.orderBy('seq', query.order === 'desc' ? 'desc' : 'asc').limit(clampLimit(query.limit)).execute();
       return rows.map(toEvent);
     },
 

@@ -142,6 +142,12 @@ export const cabEntrySchema = z.object({
   release: z.string().nullable(),
   requestedBy: z.string(),
   authors: z.array(z.string()),
+  /** Rollgate Services the change touches (its spec); servers from before these fields omit them. */
+  services: z.array(z.string()).default([]),
+  /** Business services (CMDB names) the change affects. */
+  businessServices: z.array(z.string()).default([]),
+  /** The change's evidence (test reports, SBOMs, runbooks: src/core/resources/change.ts `changeEvidenceSchema`). */
+  evidence: z.array(z.looseObject({ title: z.string(), link: z.string(), kind: z.string() })).default([]),
   plannedStart: z.string().nullable(),
   plannedEnd: z.string().nullable(),
   risk: riskRecordSchema.nullable(),

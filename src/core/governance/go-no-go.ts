@@ -197,7 +197,15 @@ export function evaluateCriteria(criteria: readonly GoNoGoCriterion[], facts: Go
       : criterion.result
         ? evaluateResult(criterion.result, facts)
         : evaluateSignoff(criterion.signoff!, facts);
-    return { id: criterion.id, description: criterion.description, kind: criterion.kind, required: criterion.required, ...evaluation };
+    return {
+      id: criterion.id,
+      description: criterion.description,
+      kind: criterion.kind,
+      required: criterion.required,
+      ...evaluation,
+      // Which group can meet it: the UI offers the sign-off to that group's members.
+      ...(criterion.signoff ? { signoff: { group: criterion.signoff.group, count: criterion.signoff.count } } : {}),
+    };
   });
 }
 

@@ -194,6 +194,8 @@ export const criterionStateSchema = z.object({
   required: z.boolean(),
   state: z.enum(CRITERION_STATES),
   detail: z.string(),
+  /** Manual criteria: the sign-off they need, `count` members of `group` (POST .../signoffs for that group). */
+  signoff: z.object({ group: z.string(), count: z.number().int() }).optional(),
 });
 export type CriterionState = z.infer<typeof criterionStateSchema>;
 

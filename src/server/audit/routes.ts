@@ -1,19 +1,10 @@
 /** `GET /api/v1/audit` and `GET /api/v1/audit/verify`. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { z } from 'zod';
-import { API_PREFIX, auditPageSchema, auditVerifySchema } from '../../core/api.js';
+import { API_PREFIX, auditListQuerySchema, auditPageSchema, auditVerifySchema } from '../../core/api.js';
 import type { Store } from '../../ports/store.js';
 import type { AppEnv } from '../context.js';
 import { secureRoute } from '../route.js';
 import type { AuditService } from './service.js';
-
-const auditQuery = z.object({
-  afterSeq: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  kind: z.string().min(1).optional(),
-  name: z.string().min(1).optional(),
-  actor: z.string().min(1).optional(),
-});
 
 export const auditListRoute = secureRoute({
   permission: 'viewer',
@@ -21,8 +12,8 @@ export const auditListRoute = secureRoute({
   path: `${API_PREFIX}/audit`,
   operationId: 'listAuditEvents',
   tags: ['Audit'],
-  summary: 'Audit events ascending by seq; pass nextCursor back as afterSeq for the next page',
-  request: { query: auditQuery },
+  summary: 'Audit events by seq, oldest first (or newest first with order=desc); pass nextCursor back as afterSeq (as beforeSeq with order=desc) for the next page',
+  request: { query: auditListQuerySchema },
   responses: { 200: { description: 'One page of events', content: { 'application/json': { schema: auditPageSchema } } } },
 });
 
@@ -39,13 +30,16 @@ export const auditVerifyRoute = secureRoute({
 export function registerAuditRoutes(app: OpenAPIHono<AppEnv>, deps: { store: Store; audit: AuditService }): void {
   const { store, audit } = deps;
   app.openapi(auditListRoute, async (c) => {
-    const { afterSeq, limit, kind, name, actor } = c.req.valid('query');
+    const { afterSeq, beforeSeq, limit, kind, name, actor, action, order } = c.req.valid('query');
     const page = await audit.page(store.read, {
       limit: limit ?? 100,
       ...(afterSeq !== undefined ? { afterSeq } : {}),
+      ...(beforeSeq !== undefined ? { beforeSeq } : {}),
       ...(kind ? { kind } : {}),
       ...(name ? { name } : {}),
       ...(actor ? { actor } : {}),
+      ...(action ? { action } : {}),
+      ...(order === 'desc' ? { order } : {}),
     });
     return c.json(page, 200);
   });

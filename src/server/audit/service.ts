@@ -9,7 +9,10 @@ const VERIFY_PAGE = 1000;
 
 export function createAuditService() {
   return {
-    /** One page, ascending by seq. `nextCursor` is the last seq, to pass back as `afterSeq`. */
+    /**
+     * One page, ascending by seq (or descending with `order: 'desc'`). `nextCursor` is the page's
+     * last seq: pass it back as `afterSeq` (ascending) or `beforeSeq` (descending) for the next page.
+     */
     async page(stores: Reader, query: AuditQuery & { limit: number }): Promise<{ items: ChainedAuditEvent[]; nextCursor: string | null }> {
       // One extra row tells whether another page exists without a second query.
       const rows = await stores.audit.list({ ...query, limit: query.limit + 1 });

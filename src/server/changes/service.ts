@@ -775,7 +775,8 @@ export function createChangeService(deps: ChangeServiceDeps) {
 
     /**
      * The CAB view: changes in Authorize whose approvals are not complete, soonest planned start
-     * first, with risk, what each group still has to give, the requester and the calendar conflicts.
+     * first, with risk, what each group still has to give, the requester, the services and evidence
+     * and the calendar conflicts.
      */
     async cab(stores: Reader): Promise<CabEntry[]> {
       const waiting = (await listAll(stores.objects, 'Change')).flatMap((object) => {
@@ -805,6 +806,9 @@ export function createChangeService(deps: ChangeServiceDeps) {
         release: status.release ?? null,
         requestedBy: status.requestedBy,
         authors: status.authors,
+        services: spec.services,
+        businessServices: spec.businessServices,
+        evidence: spec.evidence,
         plannedStart: spec.plannedStart ?? null,
         plannedEnd: spec.plannedEnd ?? null,
         risk: status.risk,

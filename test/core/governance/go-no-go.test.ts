@@ -157,6 +157,21 @@ describe('evaluateCriteria: signoff', () => {
     expect(evaluated!.state).toBe(state);
     expect(evaluated!.detail).toMatch(detail);
     expect(evaluated!.kind).toBe('manual');
+    expect(evaluated!.signoff).toEqual({ group: 'compliance', count });
+  });
+
+  it('names the group a manual criterion needs, the implicit compliance one too; automatic ones name none', () => {
+    const spec = release({
+      scope: [{ title: 'GDPR export', classification: 'net-new', jurisdictions: ['eu'] }],
+      goNoGo: { criteria: [{ id: 'qa', signoff: { group: 'qa' } }, { id: 'e2e', result: { name: 'e2e' } }] },
+    });
+    const states = evaluateCriteria(goNoGoCriteria(spec, []), facts({ signoffs: [signoff('qa', 'dan')] }));
+    expect(states.map((s) => [s.id, s.state, s.signoff])).toEqual([
+      ['qa', 'met', { group: 'qa', count: 1 }],
+      ['e2e', 'pending', undefined],
+      [COMPLIANCE_CRITERION_ID, 'pending', { group: 'compliance', count: 1 }],
+    ]);
+    expect(Object.hasOwn(states[1]!, 'signoff')).toBe(false);
   });
 });
 

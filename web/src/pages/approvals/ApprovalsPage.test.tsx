@@ -28,8 +28,8 @@ function renderInbox(token: keyof typeof USERS, path = '/approvals') {
 }
 
 describe('approvals inbox', () => {
-  it('shows what waits for my groups with risk, top factors, progress per group, conflicts, evidence and window', async () => {
-    renderInbox('rg_bob');
+  it('shows what waits for my groups with risk, top factors, progress per group, services, conflicts, evidence and window', async () => {
+    const { api } = renderInbox('rg_bob');
     const entry = await screen.findByTestId('inbox-chg-00001');
     expect(screen.getByTestId('approvals-count').textContent).toBe('2 waiting for you or your groups · 2 awaiting the board');
     expect(within(entry).getByRole('heading', { name: 'chg-00001 · Upgrade checkout to 2.4' })).toBeTruthy();
@@ -41,6 +41,14 @@ describe('approvals inbox', () => {
     expect(within(entry).getByText('2026-03-03 22:00Z → 2026-03-04 00:30Z (2h30m)')).toBeTruthy();
     expect(within(entry).getByRole('button', { name: 'Approve chg-00001' })).toBeTruthy();
     expect(screen.queryByTestId('inbox-chg-00003')).toBeNull();
+    // Services and evidence come with the CAB entry: no read of each change record.
+    const facts = (term: string) => within(entry).getByText(term, { selector: 'dt' }).nextElementSibling?.textContent;
+    expect(facts('Services')).toBe('checkout');
+    expect(facts('Business services')).toBe('online-store');
+    expect(within(entry).getByText('Bad link (javascript:alert(1))')).toBeTruthy();
+    expect(within(entry).getByRole('link', { name: 'Test report' }).getAttribute('href')).toBe('https://ci.example.com/runs/42');
+    expect(api.requests.filter((request) => request.startsWith('GET /api/v1/changes/'))).toEqual([]);
+    expect(api.requests.filter((request) => request === 'GET /api/v1/cab')).toHaveLength(1);
   });
 
   it('shows the requester her own change without approve / reject, and the board on the toggle', async () => {

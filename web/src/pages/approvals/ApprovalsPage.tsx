@@ -2,8 +2,9 @@
  * The approvals inbox: changes in Authorize waiting for the signed-in user's groups (and their own
  * requests, to follow them), or — with the toggle — everything awaiting the board (the CAB view,
  * `rollgate cab`). Each entry shows risk with its top factors, what each group still has to give,
- * calendar conflicts, evidence and the planned window, with Approve / Reject when the user may
- * decide (never for their own request or an artifact they authored). Updates live.
+ * the services it touches, calendar conflicts, evidence and the planned window (all in the CAB
+ * entry: one request), with Approve / Reject when the user may decide (never for their own request
+ * or an artifact they authored). Updates live.
  */
 import { Link, useSearchParams } from 'wouter';
 import type { CabEntry } from '../../../../src/client/changes.js';
@@ -14,12 +15,10 @@ import { usePageTitle } from '../../hooks/usePageTitle.js';
 import { useSession } from '../../session.js';
 import { RiskBadge, StateBadge } from '../changes/Badges.js';
 import { DecideButtons } from '../changes/Decide.js';
-import { decisionAccess, inboxEntries, plannedWindow, readChange, requirementLine, safeHref, subjectOfEntry, topFactors, type InboxScope, type Viewer } from '../changes/derive.js';
+import { decisionAccess, inboxEntries, plannedWindow, requirementLine, safeHref, subjectOfEntry, topFactors, type InboxScope, type Viewer } from '../changes/derive.js';
 import '../changes/changes.css';
 
 const REFRESH_ON = ['Change', 'Window'] as const;
-
-type Evidence = { title: string; link: string; kind: string }[];
 
 export default function ApprovalsPage() {
   usePageTitle('Approvals');
@@ -38,26 +37,9 @@ export default function ApprovalsPage() {
       { replace: true },
     );
 
-  const cab = useApi(
-    'changes awaiting approval',
-    async (client) => {
-      const entries = await client.changes.cab();
-      // Evidence is on the change record, not in the CAB entry: one read per waiting change.
-      const evidence = new Map<string, Evidence>();
-      await Promise.all(
-        entries.map(async (entry) => {
-          const object = await client.changes.get(entry.name).catch(() => null);
-          const spec = object ? readChange(object).spec : null;
-          evidence.set(entry.name, spec?.evidence ?? []);
-        }),
-      );
-      return { entries, evidence };
-    },
-    [],
-    { refreshOn: REFRESH_ON },
-  );
+  const cab = useApi('changes awaiting approval', (client) => client.changes.cab(), [], { refreshOn: REFRESH_ON });
 
-  const all = cab.data?.entries ?? [];
+  const all = cab.data ?? [];
   const shown = inboxEntries(all, viewer, scope);
   const groups = viewer.groups.length > 0 ? viewer.groups.join(', ') : 'no group';
 
@@ -107,7 +89,7 @@ export default function ApprovalsPage() {
           ) : (
             <ul className="cards" aria-label="Changes awaiting approval">
               {shown.map((entry) => (
-                <InboxEntry key={entry.name} entry={entry} viewer={viewer} evidence={cab.data!.evidence.get(entry.name) ?? []} onDecided={cab.reload} />
+                <InboxEntry key={entry.name} entry={entry} viewer={viewer} onDecided={cab.reload} />
               ))}
             </ul>
           )}
@@ -117,7 +99,7 @@ export default function ApprovalsPage() {
   );
 }
 
-function InboxEntry({ entry, viewer, evidence, onDecided }: { entry: CabEntry; viewer: Viewer; evidence: Evidence; onDecided(): void }) {
+function InboxEntry({ entry, viewer, onDecided }: { entry: CabEntry; viewer: Viewer; onDecided(): void }) {
   const access = decisionAccess(viewer, subjectOfEntry(entry));
   const headingId = `entry-${entry.name}`;
   const factors = topFactors(entry.risk);
@@ -140,6 +122,18 @@ function InboxEntry({ entry, viewer, evidence, onDecided }: { entry: CabEntry; v
           <dt>Environment</dt>
           <dd>{entry.environment ?? '—'}</dd>
         </div>
+        {entry.services.length > 0 && (
+          <div>
+            <dt>Services</dt>
+            <dd>{entry.services.join(', ')}</dd>
+          </div>
+        )}
+        {entry.businessServices.length > 0 && (
+          <div>
+            <dt>Business services</dt>
+            <dd>{entry.businessServices.join(', ')}</dd>
+          </div>
+        )}
         <div>
           <dt>Requested by</dt>
           <dd>{entry.requestedBy}</dd>
@@ -200,11 +194,11 @@ function InboxEntry({ entry, viewer, evidence, onDecided }: { entry: CabEntry; v
         </div>
       )}
 
-      {evidence.length > 0 && (
+      {entry.evidence.length > 0 && (
         <div>
           <strong>Evidence</strong>
           <ul className="conflict">
-            {evidence.map((item) => {
+            {entry.evidence.map((item) => {
               const href = safeHref(item.link);
               return (
                 <li key={`${item.title}-${item.link}`}>

@@ -29,10 +29,20 @@ const event = (seq: number, over: Partial<AuditEventWire> = {}): AuditEventWire 
 function renderAudit(count: number, path = '/audit', verdict: () => AuditVerifyResult = () => ({ ok: true, checked: count, headHash: `sha256:${'c'.repeat(64)}` })) {
   const log = Array.from({ length: count }, (_, i) => event(i + 1));
   const queries: string[] = [];
+  // The server's list: filters exact (action also as a prefix with a trailing *), either order, one extra row to tell more.
   const page = (q: URLSearchParams) => {
     queries.push(q.toString());
     const limit = Number(q.get('limit') ?? 100);
-    const rows = log.filter((e) => e.seq > Number(q.get('afterSeq') ?? 0) && (!q.get('kind') || e.kind === q.get('kind')) && (!q.get('name') || e.name === q.get('name')) && (!q.get('actor') || e.actor === q.get('actor'))).slice(0, limit + 1);
+    const action = q.get('action');
+    const matches = (e: AuditEventWire) =>
+      e.seq > Number(q.get('afterSeq') ?? 0) &&
+      e.seq < Number(q.get('beforeSeq') ?? Infinity) &&
+      (!q.get('kind') || e.kind === q.get('kind')) &&
+      (!q.get('name') || e.name === q.get('name')) &&
+      (!q.get('actor') || e.actor === q.get('actor')) &&
+      (!action || (action.endsWith('*') ? e.action.startsWith(action.slice(0, -1)) : e.action === action));
+    const ordered = q.get('order') === 'desc' ? [...log].reverse() : log;
+    const rows = ordered.filter(matches).slice(0, limit + 1);
     const items = rows.slice(0, limit);
     return json({ items, nextCursor: rows.length > limit ? String(items.at(-1)!.seq) : null });
   };
@@ -53,9 +63,11 @@ const seqs = () => [...document.querySelectorAll('td.audit-seq')].map((cell) => 
 
 describe('audit page', () => {
   it('shows the newest events first, 50 at a time, with the chain verified', async () => {
-    renderAudit(120);
+    const { queries } = renderAudit(120);
     await screen.findByText(/^50 events · loaded down to event 71/);
     expect(seqs().slice(0, 3)).toEqual([120, 119, 118]);
+    // One request for the newest page: no probing for the head.
+    expect(queries).toEqual(['order=desc&limit=50']);
     await waitFor(() => expect(screen.getByTestId('audit-verify').textContent).toMatch(/^✓ Chain verified: 120 events, every hash links to the one before\.Checked just now · head sha256:cccccccccccc…$/));
     await userEvent.click(screen.getByText('Load older events'));
     await screen.findByText(/^100 events/);
@@ -63,6 +75,7 @@ describe('audit page', () => {
     await screen.findByText('120 events');
     expect(seqs().at(-1)).toBe(1);
     expect(screen.getByText('Start of the log reached.')).toBeTruthy();
+    expect(queries).toEqual(['order=desc&limit=50', 'order=desc&limit=50&beforeSeq=71', 'order=desc&limit=50&beforeSeq=21']);
   });
 
   it('says where the chain is broken, and verifies again on demand', async () => {
@@ -89,6 +102,28 @@ describe('audit page', () => {
     expect(screen.getByTestId('audit-count').textContent).toMatch(/^1 of 4 loaded events match “create” \(filtered on the server\)/);
     await userEvent.click(screen.getByRole('button', { name: 'Clear' }));
     await waitFor(() => expect(seqs()).toHaveLength(40));
+  });
+
+  it('filters by action on the server, exactly or by a prefix, and pages older matches', async () => {
+    const { queries, location } = renderAudit(300, '/audit?action=create');
+    // Every third event is a create: 100 of them, newest first, 50 a page.
+    await screen.findByText(/^50 events \(filtered on the server\) · loaded down to event 153/);
+    expect(seqs().slice(0, 3)).toEqual([300, 297, 294]);
+    // Filtered: the log's head is read first (new events come after it), then the newest matches.
+    expect(queries).toEqual(['order=desc&limit=1', 'order=desc&limit=50&action=create']);
+    await userEvent.click(screen.getByText('Load older events'));
+    await screen.findByText(/^100 events \(filtered on the server\)$/);
+    expect(seqs().at(-1)).toBe(3);
+    expect(queries.at(-1)).toBe('order=desc&limit=50&beforeSeq=153&action=create');
+
+    const action = screen.getByLabelText('Action');
+    await userEvent.clear(action);
+    await userEvent.type(action, 'upd*');
+    await userEvent.click(screen.getByRole('button', { name: 'Apply filters' }));
+    await screen.findByText(/^50 events \(filtered on the server\) · loaded down to event 226/);
+    expect(seqs().slice(0, 3)).toEqual([299, 298, 296]);
+    expect(queries.at(-1)).toBe('order=desc&limit=50&action=upd*');
+    expect(location.history.at(-1)).toBe('/audit?action=upd*');
   });
 
   it('expands an event to its details and digests', async () => {

@@ -1,6 +1,7 @@
 /**
  * The tamper-evident audit log, newest first: the chain's verification state on top (verify again
- * at will), server-side filters by actor, kind and object name (in the URL: ?actor=&kind=&name=),
+ * at will), server-side filters by actor, kind, object name and action, exact or a prefix such as
+ * `rollout.*` (in the URL: ?actor=&kind=&name=&action=),
  * a text search over the loaded events (?q=, e.g. an action), older pages on demand, each event
  * expandable to its details and digests. New events appear live.
  */
@@ -134,7 +135,7 @@ function EventRow({ event, open, toggle }: { event: AuditEventWire; open: boolea
 export default function AuditPage() {
   usePageTitle('Audit log');
   const [params, setParams] = useSearchParams();
-  const filters: AuditFilters = { actor: params.get('actor') ?? '', kind: params.get('kind') ?? '', name: params.get('name') ?? '' };
+  const filters: AuditFilters = { actor: params.get('actor') ?? '', kind: params.get('kind') ?? '', name: params.get('name') ?? '', action: params.get('action') ?? '' };
   const text = params.get('q') ?? '';
   const [draft, setDraft] = useState(filters);
   const log = useAuditLog(filters);
@@ -155,11 +156,11 @@ export default function AuditPage() {
     );
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    update({ actor: draft.actor?.trim() ?? '', kind: draft.kind?.trim() ?? '', name: draft.name?.trim() ?? '' });
+    update({ actor: draft.actor?.trim() ?? '', kind: draft.kind?.trim() ?? '', name: draft.name?.trim() ?? '', action: draft.action?.trim() ?? '' });
   };
   const clear = () => {
-    setDraft({ actor: '', kind: '', name: '' });
-    update({ actor: '', kind: '', name: '', q: '' });
+    setDraft({ actor: '', kind: '', name: '', action: '' });
+    update({ actor: '', kind: '', name: '', action: '', q: '' });
   };
 
   const events = log.events;
@@ -175,7 +176,7 @@ export default function AuditPage() {
       return next;
     });
   const filtered = hasFilters(filters);
-  const complete = log.before <= 1;
+  const complete = log.before === 0;
 
   return (
     <section className="audit-page" aria-labelledby="page-title">
@@ -209,6 +210,13 @@ export default function AuditPage() {
         <div className="field">
           <label htmlFor="audit-name">Object name</label>
           <input id="audit-name" placeholder="exact name" value={draft.name} onChange={(event) => setDraft({ ...draft, name: event.target.value })} />
+        </div>
+        <div className="field">
+          <label htmlFor="audit-action">Action</label>
+          <input id="audit-action" placeholder="rollout.* or change.create" aria-describedby="audit-action-hint" value={draft.action} onChange={(event) => setDraft({ ...draft, action: event.target.value })} />
+          <span id="audit-action-hint" className="visually-hidden">
+            Exact, or a prefix ending in an asterisk
+          </span>
         </div>
         <div className="audit-buttons">
           <button type="submit">Apply filters</button>

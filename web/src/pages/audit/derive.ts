@@ -1,12 +1,8 @@
 /**
- * The audit log newest first, on an API that pages it oldest first (`GET /api/v1/audit?afterSeq=`).
- *
- * Sequence numbers are contiguous from 1 (the chain checks it), so the newest page is the window
- * of seqs just below the head: `afterSeq = head - pageSize`. The head is found with few requests
- * (one for a log of up to 1,000 events, then galloping and bisecting with `limit=1`). With
- * server-side filters (kind, name, actor) matches are sparse, so older pages scan windows of
- * 1,000 seqs downwards until a page is full, or a scan budget per click is spent (the page then
- * says how far down it searched). New events (live) are read after the highest seq seen.
+ * The audit log newest first: `GET /api/v1/audit?order=desc` gives the newest page, and each page's
+ * `nextCursor` is the `beforeSeq` of the next, older one, with the server-side filters (kind, name,
+ * actor, action) applied by the store. New events (live) are read oldest first after the highest
+ * seq seen.
  */
 import type { AuditEventWire, AuditListQuery, AuditVerifyResult, Page } from '../../../../src/client/index.js';
 
@@ -19,69 +15,52 @@ export interface AuditFilters {
   kind?: string;
   name?: string;
   actor?: string;
+  /** Exact, or a prefix ending in `*` (`rollout.*`). */
+  action?: string;
 }
 
 const filterQuery = (filters: AuditFilters): AuditFilters => ({
   ...(filters.kind ? { kind: filters.kind } : {}),
   ...(filters.name ? { name: filters.name } : {}),
   ...(filters.actor ? { actor: filters.actor } : {}),
+  ...(filters.action ? { action: filters.action } : {}),
 });
 
-export const hasFilters = (filters: AuditFilters): boolean => Boolean(filters.kind || filters.name || filters.actor);
+export const hasFilters = (filters: AuditFilters): boolean => Boolean(filters.kind || filters.name || filters.actor || filters.action);
 
-/** The highest seq in the log (0: empty). */
+/** The highest seq in the whole log, whatever the filters (0: empty). */
 export async function findHeadSeq(list: ListAudit): Promise<number> {
-  const first = await list({ limit: MAX_LIMIT });
-  const last = first.items.at(-1)?.seq ?? 0;
-  if (first.nextCursor === null) return last;
-  // Gallop: lo is a seq known to exist; double the step until nothing lies beyond lo + step.
-  let lo = last;
-  let step = MAX_LIMIT;
-  for (;;) {
-    const probe = await list({ afterSeq: lo + step, limit: 1 });
-    const found = probe.items[0];
-    if (!found) break;
-    lo = found.seq;
-    step *= 2;
-  }
-  // Bisect (lo exists, nothing after lo + step) until one page covers the rest.
-  let hi = lo + step;
-  while (hi - lo > MAX_LIMIT) {
-    const mid = lo + Math.floor((hi - lo) / 2);
-    const probe = await list({ afterSeq: mid, limit: 1 });
-    const found = probe.items[0];
-    if (found) lo = found.seq;
-    else hi = mid;
-  }
-  const rest = await list({ afterSeq: lo, limit: MAX_LIMIT });
-  return rest.items.at(-1)?.seq ?? lo;
+  const page = await list({ order: 'desc', limit: 1 });
+  return page.items[0]?.seq ?? 0;
 }
 
 export interface OlderPage {
   /** Newest first. */
   events: AuditEventWire[];
-  /** Every seq below this is still to be read (exclusive); 1 or less: the start of the log was reached. */
+  /** The `beforeSeq` of the next older page; 0: the start of the log was reached. */
   before: number;
 }
 
+/** One page of matching events, newest first: the newest ones, or those with seq < `before`. */
+export async function loadOlder(list: ListAudit, options: { before?: number; filters: AuditFilters; pageSize: number }): Promise<OlderPage> {
+  const page = await list({ order: 'desc', limit: Math.min(options.pageSize, MAX_LIMIT), ...(options.before ? { beforeSeq: options.before } : {}), ...filterQuery(options.filters) });
+  return { events: page.items, before: page.nextCursor === null ? 0 : Number(page.nextCursor) };
+}
+
+export interface NewestPage extends OlderPage {
+  /** New events are those after this seq (the log's head when it was read). */
+  head: number;
+}
+
 /**
- * Events with seq < `before`, newest first: at least `pageSize` when there are that many (a window
- * may give more), scanning at most `maxWindows` windows.
+ * The newest page and the seq new events come after. Unfiltered, that is the page's first event;
+ * filtered, the log's head is read first (an event that matched nothing would otherwise be read
+ * again and again), so an event appended in between is in the page and, at worst, read twice.
  */
-export async function loadOlder(list: ListAudit, options: { before: number; filters: AuditFilters; pageSize: number; maxWindows?: number }): Promise<OlderPage> {
-  const filtered = hasFilters(options.filters);
-  const window = filtered ? MAX_LIMIT : Math.min(options.pageSize, MAX_LIMIT);
-  const maxWindows = options.maxWindows ?? 20;
-  const events: AuditEventWire[] = [];
-  let hi = options.before - 1;
-  for (let scanned = 0; hi > 0 && scanned < maxWindows && events.length < options.pageSize; scanned++) {
-    const lo = Math.max(0, hi - window);
-    const page = await list({ afterSeq: lo, limit: window, ...filterQuery(options.filters) });
-    const top = hi;
-    events.push(...page.items.filter((event) => event.seq <= top).reverse());
-    hi = lo;
-  }
-  return { events, before: hi + 1 };
+export async function loadNewest(list: ListAudit, options: { filters: AuditFilters; pageSize: number }): Promise<NewestPage> {
+  const head = hasFilters(options.filters) ? await findHeadSeq(list) : 0;
+  const page = await loadOlder(list, options);
+  return { ...page, head: Math.max(head, page.events[0]?.seq ?? 0) };
 }
 
 /** Events after `afterSeq`, newest first, every page of them. */

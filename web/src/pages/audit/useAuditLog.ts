@@ -8,13 +8,13 @@ import { ApiError } from '../../../../src/client/index.js';
 import { describeError } from '../../format.js';
 import { useLiveEvents } from '../../live.js';
 import { useSession } from '../../session.js';
-import { findHeadSeq, loadNewer, loadOlder, mergeEvents, type AuditFilters, type ListAudit } from './derive.js';
+import { loadNewer, loadNewest, loadOlder, mergeEvents, type AuditFilters, type ListAudit } from './derive.js';
 
 export const PAGE_SIZE = 50;
 
 export interface AuditLog {
   events: AuditEventWire[] | undefined;
-  /** Seqs below this are not loaded yet; ≤ 1: everything is. */
+  /** Seqs below this are not loaded yet (the next page's `beforeSeq`); 0: everything is. */
   before: number;
   loading: boolean;
   loadingMore: boolean;
@@ -38,7 +38,7 @@ export function useAuditLog(filters: AuditFilters): AuditLog {
   const current = useRef(0);
   const head = useRef(0);
   const liveSeq = useRef(0);
-  const key = `${filters.kind ?? ''}\u0000${filters.name ?? ''}\u0000${filters.actor ?? ''}`;
+  const key = `${filters.kind ?? ''}\u0000${filters.name ?? ''}\u0000${filters.actor ?? ''}\u0000${filters.action ?? ''}`;
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
 
@@ -56,10 +56,9 @@ export function useAuditLog(filters: AuditFilters): AuditLog {
     setError(null);
     void (async () => {
       try {
-        const top = Math.max(await findHeadSeq(list), liveSeq.current);
-        const page = await loadOlder(list, { before: top + 1, filters: filtersRef.current, pageSize: PAGE_SIZE });
+        const page = await loadNewest(list, { filters: filtersRef.current, pageSize: PAGE_SIZE });
         if (id !== current.current) return;
-        head.current = top;
+        head.current = page.head;
         setEvents(page.events);
         setBefore(page.before);
       } catch (cause) {
@@ -71,6 +70,7 @@ export function useAuditLog(filters: AuditFilters): AuditLog {
   }, [list, key, generation, fail]);
 
   const loadMore = useCallback(() => {
+    if (before === 0) return;
     const id = current.current;
     setLoadingMore(true);
     void loadOlder(list, { before, filters: filtersRef.current, pageSize: PAGE_SIZE }).then(

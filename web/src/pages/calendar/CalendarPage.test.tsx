@@ -56,7 +56,7 @@ const CALENDAR = {
   unscheduled: [{ name: 'chg-00002', title: 'Someday', type: 'normal', state: 'New', services: [], pendingGroups: [] }],
 };
 
-function renderCalendar(path: string, failWith?: { status: number; detail: string }) {
+function renderCalendar(path: string, failWith?: { status: number; detail: string }, extra: Record<string, unknown> = {}) {
   const queries: URLSearchParams[] = [];
   const api = fakeApi({
     users: { rg_admin: { user: 'alice', role: 'admin' } },
@@ -67,7 +67,7 @@ function renderCalendar(path: string, failWith?: { status: number; detail: strin
         respond: ({ url }) => {
           queries.push(url.searchParams);
           if (failWith) return problem(failWith.status, 'Bad Request', failWith.detail);
-          return json({ from: url.searchParams.get('from'), to: url.searchParams.get('to'), ...CALENDAR });
+          return json({ from: url.searchParams.get('from'), to: url.searchParams.get('to'), ...CALENDAR, ...extra });
         },
       },
     ],
@@ -103,6 +103,23 @@ describe('calendar page', () => {
     expect(within(conflicts).getByRole('link', { name: 'chg-00001' }).getAttribute('href')).toBe('/changes/chg-00001');
     expect(screen.getByRole('region', { name: /Unscheduled/ }).textContent).toContain('chg-00002');
     expect(screen.getByTestId('calendar-summary').textContent).toBe('2 window occurrences · 1 planned change · 1 conflict');
+  });
+
+  it('lists the changes left off the calendar because their planned times are not valid', async () => {
+    renderCalendar('/calendar?date=2026-10-21&tz=Europe/Berlin', undefined, { ignored: [{ name: 'chg-00009', reason: 'planned start or end is not a valid time' }] });
+    const note = await screen.findByRole('region', { name: /Not on the calendar/ }, { timeout: 10_000 });
+    expect(within(note).getByRole('heading').textContent).toBe('Not on the calendar (1: planned times that are not valid times)');
+    expect(within(note).getByRole('link', { name: 'chg-00009' }).getAttribute('href')).toBe('/changes/chg-00009');
+    expect(note.textContent).toContain('chg-00009 · planned start or end is not a valid time');
+    // Not in the grid, not unscheduled.
+    expect(within(screen.getByTestId('week-grid')).queryByText(/chg-00009/)).toBeNull();
+    expect(screen.getByRole('region', { name: /Unscheduled/ }).textContent).not.toContain('chg-00009');
+  });
+
+  it('shows no such note when every change has valid times (and an older server sends no ignored list)', async () => {
+    renderCalendar('/calendar?date=2026-10-21&tz=Europe/Berlin');
+    await screen.findByTestId('week-grid', {}, { timeout: 10_000 });
+    expect(screen.queryByRole('region', { name: /Not on the calendar/ })).toBeNull();
   });
 
   it('shows an item in the details panel on focus', async () => {

@@ -1,6 +1,8 @@
 /**
  * The release calendar: maintenance and blackout windows (recurrences expanded by the server),
- * planned changes and the conflicts between them, by week or month, in the viewer's time zone.
+ * planned changes and the conflicts between them, by week or month, in the viewer's time zone;
+ * changes without planned times (unscheduled) and with planned times that are not valid (ignored)
+ * are listed below.
  * The range, zone and environment live in the URL (?view=week|month&date=YYYY-MM-DD&tz=&env=) so
  * a view can be shared. On a phone the grid becomes an agenda list. Updates live on any Window or
  * Change change.
@@ -269,6 +271,20 @@ export default function CalendarPage() {
                 {data.unscheduled.map((change) => (
                   <li key={change.name}>
                     <Link href={`/changes/${encodeURIComponent(change.name)}`}>{change.name}</Link> {change.title} <span className="muted">· {[change.state, change.services.length > 0 ? change.services.join(', ') : 'no services', ...(change.environment ? [`env ${change.environment}`] : [])].join(' · ')}</span>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+          {data.ignored.length > 0 && (
+            <section className="cal-ignored notice" aria-labelledby="cal-ignored-title">
+              <h2 id="cal-ignored-title">
+                Not on the calendar <span className="muted">({data.ignored.length}: planned times that are not valid times)</span>
+              </h2>
+              <ul>
+                {data.ignored.map((change) => (
+                  <li key={change.name}>
+                    <Link href={`/changes/${encodeURIComponent(change.name)}`}>{change.name}</Link> <span className="muted">· {change.reason}</span>
                   </li>
                 ))}
               </ul>

@@ -3,6 +3,7 @@
  * its path through the environments (with the gate results recorded at each promotion and the
  * refused ones), go/no-go per environment, scope grouped by classification, the freeze and its
  * exceptions, components with digests, critical integration points, results, sign-offs and changes.
+ * Members of the group a pending manual criterion needs get a "Sign off for <group>…" button.
  * Live: releases, deployments and changes changing reload it.
  */
 import { useState } from 'react';
@@ -24,6 +25,7 @@ import {
   overviewStageMark,
   promotionGates,
   shortDigest,
+  signoffAction,
   STAGE_LABEL,
   STAGE_SYMBOL,
 } from './derive.js';
@@ -242,9 +244,11 @@ function GateTable({ caption, gates }: { caption: string; gates: ReadonlyArray<{
 }
 
 function GoNoGoSection({ overview, reload }: { overview: ReleaseOverview; reload: () => void }) {
-  const { client, can } = useSession();
+  const { client, can, user } = useSession();
   const [ask, setAsk] = useState<{ environment: string; decision: 'go' | 'no-go' } | null>(null);
+  const [signFor, setSignFor] = useState<string | null>(null);
   const name = overview.release.metadata.name;
+  const viewer = { user: user.user, groups: user.groups, isApprover: can('approver') };
   return (
     <section className="rel-section" aria-labelledby="gonogo-title">
       <h2 id="gonogo-title">Go / no-go</h2>
@@ -273,20 +277,36 @@ function GoNoGoSection({ overview, reload }: { overview: ReleaseOverview; reload
                   </tr>
                 </thead>
                 <tbody>
-                  {view.criteria.map((criterion) => (
-                    <tr key={criterion.id}>
-                      <th scope="row">
-                        {criterion.id}
-                        <div className="muted">{criterion.description}</div>
-                      </th>
-                      <td data-label="State" className={`state-${criterion.state}`}>
-                        <span aria-hidden="true">{CRITERION_SYMBOL[criterion.state] ?? '?'}</span> {criterion.state}
-                      </td>
-                      <td data-label="Kind">{criterion.kind}</td>
-                      <td data-label="Required">{criterion.required ? 'yes' : 'no'}</td>
-                      <td data-label="Evidence">{criterion.detail}</td>
-                    </tr>
-                  ))}
+                  {view.criteria.map((criterion) => {
+                    const signoff = signoffAction(criterion, viewer, overview.signoffs);
+                    return (
+                      <tr key={criterion.id}>
+                        <th scope="row">
+                          {criterion.id}
+                          <div className="muted">{criterion.description}</div>
+                        </th>
+                        <td data-label="State" className={`state-${criterion.state}`}>
+                          <span aria-hidden="true">{CRITERION_SYMBOL[criterion.state] ?? '?'}</span> {criterion.state}
+                        </td>
+                        <td data-label="Kind">{criterion.kind}</td>
+                        <td data-label="Required">{criterion.required ? 'yes' : 'no'}</td>
+                        <td data-label="Evidence">
+                          {criterion.detail}
+                          {signoff && (
+                            <div className="rel-signoff">
+                              {signoff.signed ? (
+                                <span className="muted">You signed off for {signoff.group}.</span>
+                              ) : (
+                                <button type="button" className="secondary" onClick={() => setSignFor(signoff.group)}>
+                                  Sign off for {signoff.group}…
+                                </button>
+                              )}
+                            </div>
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })}
                 </tbody>
               </table>
             </div>
@@ -325,6 +345,21 @@ function GoNoGoSection({ overview, reload }: { overview: ReleaseOverview; reload
           onConfirm={(comment) => client.releases.decide(name, { environment: ask.environment, decision: ask.decision, comment })}
           onClose={(done) => {
             setAsk(null);
+            if (done) reload();
+          }}
+        />
+      )}
+      {signFor && (
+        <ConfirmDialog
+          title={`Sign off ${name} for ${signFor}`}
+          description={`Your sign-off is recorded on the release with your name and comment, once per person and group; it counts for every criterion that needs a sign-off from ${signFor}.`}
+          fieldLabel="Comment (recorded with the sign-off)"
+          requiredMessage="A comment is required: it is recorded with the sign-off."
+          confirmLabel="Sign off"
+          pendingLabel="Signing off…"
+          onConfirm={(comment) => client.releases.signoff(name, { group: signFor, comment })}
+          onClose={(done) => {
+            setSignFor(null);
             if (done) reload();
           }}
         />

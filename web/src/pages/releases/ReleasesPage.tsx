@@ -41,7 +41,7 @@ export default function ReleasesPage() {
   const visible = useMemo(() => (rows ? filterReleases(rows, search) : []), [rows, search]);
 
   return (
-    <section aria-labelledby="page-title">
+    <section className="rel-page" aria-labelledby="page-title">
       <div className="page-head">
         <h1 id="page-title">Releases</h1>
         {rows && <p className="muted">{formatCount(rows.length)} releases</p>}

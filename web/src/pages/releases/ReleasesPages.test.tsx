@@ -67,10 +67,16 @@ function overview(over: Record<string, unknown> = {}) {
   };
 }
 
-function renderAt(path: string, answer: () => unknown = () => overview(), options: { token?: string; decide?: (body: Record<string, unknown>) => Response } = {}) {
+function renderAt(path: string, answer: () => unknown = () => overview(), options: { token?: string; decide?: (body: Record<string, unknown>) => Response; signoff?: (body: Record<string, unknown>) => Response } = {}) {
   const posted: Record<string, unknown>[] = [];
+  const signoffs: Record<string, unknown>[] = [];
   const api = fakeApi({
-    users: { rg_viewer: { user: 'vic', role: 'viewer' }, rg_approver: { user: 'dave', role: 'approver', groups: ['release-managers'] } },
+    users: {
+      rg_viewer: { user: 'vic', role: 'viewer' },
+      rg_approver: { user: 'dave', role: 'approver', groups: ['release-managers'] },
+      rg_carol: { user: 'carol', role: 'approver', groups: ['compliance'] },
+      rg_cora: { user: 'cora', role: 'deployer', groups: ['compliance'] },
+    },
     objects: { Release: [releaseObject, apiObject('Release', 'cart-2-0-0', { version: '2.0.0', components: [] })], Pipeline: [apiObject('Pipeline', 'ledger-path', { services: ['ledger'], stages: [{ environment: 'dev' }, { environment: 'prod' }] })], Deployment: [apiObject('Deployment', 'dep-dev', { service: 'ledger', environment: 'dev', version: '1.1.0' }, { rollout: { phase: 'Healthy' } })] },
     routes: [
       {
@@ -82,12 +88,35 @@ function renderAt(path: string, answer: () => unknown = () => overview(), option
           return options.decide ? options.decide(decision) : json({ decision: { ...decision, decidedBy: 'dave', at: AT, criteria: [] }, release: { metadata: { name: 'ledger-1-1-0', version: 3 } } });
         },
       },
+      {
+        method: 'POST',
+        path: '/api/v1/releases/ledger-1-1-0/signoffs',
+        respond: ({ body, who }) => {
+          const request = body as Record<string, unknown>;
+          signoffs.push(request);
+          if (options.signoff) return options.signoff(request);
+          const signoff = { group: request['group'], user: who.user, at: AT, comment: request['comment'] };
+          return json({ signoff, release: releaseObject }, 201);
+        },
+      },
       { path: /^\/api\/v1\/releases\/([^/]+)\/overview$/, respond: ({ params: [name] }) => (name === 'ledger-1-1-0' ? json(answer()) : problem(404, 'Not Found', `no Release named "${name}"`)) },
     ],
   });
   const location = memoryLocation({ path, record: true });
   render(<App server={TEST_SERVER} fetch={api.fetch} storage={memoryStorage({ [TOKEN_KEY]: options.token ?? 'rg_viewer' })} location={location} />);
-  return { api, location, posted };
+  return { api, location, posted, signoffs };
+}
+
+/** The overview with the compliance sign-off pending for `count` members, `signed` by these users so far. */
+function withSignoff(count = 1, signed: string[] = []) {
+  const base = overview();
+  const view = base.goNoGo[0]!;
+  const compliance = { id: 'compliance-signoff', description: `${count} sign-off from compliance`, kind: 'manual', required: true, state: 'pending', detail: `${signed.length} of ${count} sign-off from compliance`, signoff: { group: 'compliance', count } };
+  return {
+    ...base,
+    signoffs: signed.map((user) => ({ group: 'compliance', user, at: AT, comment: 'reviewed' })),
+    goNoGo: [{ ...view, blocking: ['load-test', 'compliance-signoff'], criteria: [...view.criteria.slice(0, 2), compliance] }],
+  };
 }
 
 describe('releases page', () => {
@@ -167,6 +196,58 @@ describe('release page', () => {
     expect((await within(dialog).findByRole('alert')).textContent).toBe('Refused (403 Forbidden): a no-go decision needs membership of group "release-managers"');
     await userEvent.click(within(dialog).getByRole('button', { name: 'Cancel' }));
     expect(screen.queryByRole('dialog')).toBeNull();
+  });
+
+  it('offers a member of the group a pending sign-off needs a Sign off action, recorded with a comment', async () => {
+    let loads = 0;
+    const { signoffs } = renderAt('/releases/ledger-1-1-0', () => (loads++, withSignoff()), { token: 'rg_carol' });
+    const prod = await screen.findByTestId('gonogo-prod');
+    const row = within(prod).getByRole('row', { name: /compliance-signoff/ });
+    const button = within(row).getByRole('button', { name: 'Sign off for compliance…' });
+    // Only on the criterion that needs the group's sign-off.
+    expect(within(prod).getAllByRole('button', { name: /^Sign off/ })).toHaveLength(1);
+    await userEvent.click(button);
+    const dialog = screen.getByRole('dialog', { name: 'Sign off ledger-1-1-0 for compliance' });
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Sign off' }));
+    expect(within(dialog).getByText('A comment is required: it is recorded with the sign-off.')).toBeTruthy();
+    expect(signoffs).toEqual([]);
+    await userEvent.type(within(dialog).getByLabelText(/Comment/), 'GDPR reviewed');
+    const before = loads;
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Sign off' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(signoffs).toEqual([{ group: 'compliance', comment: 'GDPR reviewed' }]);
+    await waitFor(() => expect(loads).toBeGreaterThan(before));
+  });
+
+  it('shows no Sign off action outside the group, to a viewer, below the approver role, or once met', async () => {
+    for (const token of ['rg_approver', 'rg_viewer', 'rg_cora']) {
+      renderAt('/releases/ledger-1-1-0', () => withSignoff(), { token });
+      await screen.findByTestId('gonogo-prod');
+      expect(screen.queryByRole('button', { name: /^Sign off/ }), token).toBeNull();
+      cleanup();
+    }
+    const met = withSignoff(1, ['bob']);
+    met.goNoGo[0]!.criteria[2] = { ...met.goNoGo[0]!.criteria[2]!, state: 'met', detail: 'signed off by bob for compliance' };
+    renderAt('/releases/ledger-1-1-0', () => met, { token: 'rg_carol' });
+    await screen.findByTestId('gonogo-prod');
+    expect(screen.queryByRole('button', { name: /^Sign off/ })).toBeNull();
+  });
+
+  it('says the viewer already signed off when more sign-offs are needed, without a button', async () => {
+    renderAt('/releases/ledger-1-1-0', () => withSignoff(2, ['carol']), { token: 'rg_carol' });
+    const row = within(await screen.findByTestId('gonogo-prod')).getByRole('row', { name: /compliance-signoff/ });
+    expect(within(row).getByText('You signed off for compliance.')).toBeTruthy();
+    expect(within(row).queryByRole('button')).toBeNull();
+  });
+
+  it("shows the server's refusal of a sign-off in the dialog", async () => {
+    const refuse = () => problem(403, 'Forbidden', 'signing off for "compliance" needs membership of group "compliance"');
+    renderAt('/releases/ledger-1-1-0', () => withSignoff(), { token: 'rg_carol', signoff: refuse });
+    await userEvent.click(await screen.findByRole('button', { name: 'Sign off for compliance…' }));
+    const dialog = screen.getByRole('dialog');
+    await userEvent.type(within(dialog).getByLabelText(/Comment/), 'ok');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Sign off' }));
+    expect((await within(dialog).findByRole('alert')).textContent).toBe('Refused (403 Forbidden): signing off for "compliance" needs membership of group "compliance"');
   });
 
   it('copies the full digest', async () => {

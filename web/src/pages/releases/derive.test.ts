@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { apiObject } from '../../test-support/fake-api.js';
-import { deriveReleaseRows, filterReleases, findingsText, markOf, pathText, pipelineOf, shortDigest } from './derive.js';
+import { deriveReleaseRows, filterReleases, findingsText, markOf, pathText, pipelineOf, shortDigest, signoffAction } from './derive.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const NOW = Date.parse('2026-06-01T00:00:00Z');
@@ -71,5 +71,22 @@ describe('labels', () => {
   it('lists findings', () => {
     expect(findingsText({ critical: 0, high: 1 })).toBe('critical 0, high 1');
     expect(findingsText(undefined)).toBe('');
+  });
+});
+
+describe('sign-off action', () => {
+  const carol = { user: 'carol', groups: ['compliance', 'qa'], isApprover: true };
+  const pending = { state: 'pending' as const, signoff: { group: 'compliance', count: 2 } };
+  it('offers the group a pending manual criterion needs to its approver members, once per person', () => {
+    expect(signoffAction(pending, carol, [])).toEqual({ group: 'compliance', signed: false });
+    expect(signoffAction(pending, carol, [{ group: 'qa', user: 'carol' }, { group: 'compliance', user: 'bob' }])).toEqual({ group: 'compliance', signed: false });
+    expect(signoffAction(pending, carol, [{ group: 'compliance', user: 'carol' }])).toEqual({ group: 'compliance', signed: true });
+  });
+  it('offers nothing outside the group, below approver, once met or waived, or without the group (automatic, older server)', () => {
+    expect(signoffAction(pending, { ...carol, groups: ['qa'] }, [])).toBeNull();
+    expect(signoffAction(pending, { ...carol, isApprover: false }, [])).toBeNull();
+    expect(signoffAction({ ...pending, state: 'met' }, carol, [])).toBeNull();
+    expect(signoffAction({ ...pending, state: 'waived' }, carol, [])).toBeNull();
+    expect(signoffAction({ state: 'pending' }, carol, [])).toBeNull();
   });
 });

@@ -140,6 +140,28 @@ export const CLASSIFICATION_LABEL: Record<string, string> = { 'net-new': 'Net ne
 
 export const CRITERION_SYMBOL: Record<string, string> = { met: '✓', waived: '~', pending: '…', unmet: '✗' };
 
+type CriterionWire = ReleaseOverview['goNoGo'][number]['criteria'][number];
+
+export interface SignoffViewer {
+  user: string;
+  groups: readonly string[];
+  /** Sign-offs need the approver role (the server's route). */
+  isApprover: boolean;
+}
+
+/**
+ * What the viewer can do for a manual criterion: sign off for its group (`signed: false`), or
+ * nothing more because they already did (`signed: true`). null: not a sign-off criterion (or an
+ * older server that does not say its group), already met or waived, or the viewer is no approver
+ * in that group. The server still checks the membership and refuses a second sign-off.
+ */
+export function signoffAction(criterion: Pick<CriterionWire, 'state' | 'signoff'>, viewer: SignoffViewer, signoffs: ReadonlyArray<{ group: string; user: string }>): { group: string; signed: boolean } | null {
+  const group = criterion.signoff?.group;
+  if (!group || !viewer.isApprover || !viewer.groups.includes(group)) return null;
+  if (criterion.state === 'met' || criterion.state === 'waived') return null;
+  return { group, signed: signoffs.some((signoff) => signoff.group === group && signoff.user === viewer.user) };
+}
+
 /** `critical 0, high 1` */
 export const findingsText = (findings: Partial<Record<string, number>> | undefined): string =>
   findings
