@@ -80,6 +80,13 @@ describe('kubernetes target + Gateway API router, through the engine', () => {
     routes.seed(structuredClone(cluster.find((d) => d.kind === 'HTTPRoute')!), 'kubectl');
     kube = await startKubeApiServer({ readyDelayMs: 50, progressDeadlineMs: 20_000, forward: routes.url });
     for (const deployment of cluster.filter((d) => d.kind === 'Deployment')) await kube.seed(structuredClone(deployment), 'kubectl');
+    // The cluster as it stands before Rollgate: podinfo-stable's pods serve before the load starts
+    // (the emulator makes pods ready after readyDelayMs; a loaded machine can take longer).
+    const wanted = Number(cluster.find((d) => d.kind === 'Deployment' && d.metadata.name === 'podinfo-stable')!.spec.replicas ?? 1);
+    for (const deadline = Date.now() + 15_000; kube.pods(NS, 'podinfo-stable', { readyOnly: true }).length < wanted; ) {
+      if (Date.now() > deadline) throw new Error('the seeded podinfo-stable pods never became ready');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     // The Services of cluster.k8s select each track's pods (label `track`); the Gateway reaches the ready ones.
     gateway = await startGatewayEmulator({
       route: () => routes.get(NS, 'podinfo'),
